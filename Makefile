@@ -1,0 +1,19 @@
+# Two commands for a fresh machine: `make serve` and `make test`. Both set themselves up.
+.PHONY: serve test build lint setup
+
+setup:
+	@bash scripts/setup.sh
+
+serve: setup
+	.venv/bin/python build.py serve
+
+build: setup
+	.venv/bin/python build.py build
+
+test:
+	@bash scripts/setup.sh --browser
+	.venv/bin/python -m ruff check .
+	.venv/bin/python -m pytest -q
+
+lint: setup
+	.venv/bin/python -m ruff check .

