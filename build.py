@@ -127,13 +127,13 @@ def run_check(args: argparse.Namespace) -> int:
 
 def run_import(args: argparse.Namespace) -> int:
     """Import raw text files into the corpus folder."""
-    from site_src.importer import ImportError_, import_files
+    from site_src.importer import ImportFailed, import_files
 
     config = _config(args)
     try:
         written = import_files(args.files, config.content_dir, force=args.force,
                                source=args.source, published=args.published, url=args.url)
-    except ImportError_ as error:
+    except ImportFailed as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
     for path in written:
