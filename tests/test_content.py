@@ -10,7 +10,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from site_src.content import body_text, load_corpus, make_slug, parse_article
+from site_src.content import body_text, load_corpus, parse_article
+from site_src.frontmatter import make_slug
 from site_src.model import Source
 from site_src.text import plain_text
 

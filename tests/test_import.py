@@ -11,19 +11,21 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from site_src.content import load_corpus, parse_article
+from site_src.furniture import (
+    find_authors,
+    find_outlet,
+    find_published,
+    is_caption,
+    is_date_line,
+    is_furniture_line,
+)
 from site_src.importer import (
     ContentExistsError,
     ImportedArticle,
     ImportFailed,
     escape_markdown,
-    find_authors,
-    find_outlet,
-    find_published,
     import_files,
     import_text,
-    is_caption,
-    is_date_line,
-    is_furniture_line,
     make_stem,
     render_content_file,
 )

@@ -5,7 +5,8 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from site_src.text import find_boilerplate, plain_text, split_segments, word_diff, words
+from site_src.boilerplate import find_boilerplate
+from site_src.text import plain_text, split_segments, word_diff, words
 
 
 def sentences(text: str) -> list[str]:

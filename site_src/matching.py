@@ -1,0 +1,209 @@
+"""Candidate search inside a story: the best matching window of every sentence in every member.
+
+Sentences are compared with windows of one or two adjacent sentences of each other member: a
+sparse TF-IDF product over content word stems picks a few windows, which then get an exact
+word-level edit distance (rapidfuzz Indel on words coded as characters).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+from rapidfuzz.distance import Indel
+from scipy import sparse
+
+from site_src.boilerplate import find_boilerplate
+from site_src.model import EDITED, NEW, PARAPHRASED, VERBATIM, Article
+from site_src.text import content_stems, encode_units, split_segments, words
+
+VERBATIM_MIN = 0.95  # Indel similarity of the words
+EDITED_MIN = 0.6
+PARAPHRASE_COS = 0.35  # TF-IDF cosine of content stems
+PARAPHRASE_MIX = (0.35, 0.25)  # (Indel, cosine) both at least
+SANDWICH_COS = 0.08
+SANDWICH_SHARED = 2
+MIN_SHARED = 3  # content stems a paraphrase shares with its counterpart
+PREFILTER_COS = 0.15
+TOP_WINDOWS = 3
+RANK = {VERBATIM: 3, EDITED: 2, PARAPHRASED: 1}
+
+
+@dataclass(frozen=True)
+class Match:
+    """The best match of one sentence within one other member."""
+
+    kind: str
+    score: float
+    doc: int
+    start: int
+    end: int
+
+
+@dataclass
+class Doc:
+    """One member prepared for alignment."""
+
+    article: Article
+    spans: list[tuple[int, int]]
+    boiler: list[bool]
+    counts: list[int]
+    codes: list[str]
+    stems: list[frozenset[str]]
+    units: list[tuple[int, int]] = field(default_factory=list)  # target windows (seg indices)
+    single: dict[int, list[int]] = field(default_factory=dict)  # segment -> its one-unit window
+
+
+def prepare_doc(article: Article, table: dict[str, str], full: bool = True) -> Doc:
+    """Split an article into sentences, flag furniture and (if full) code its words."""
+    text = article.text
+    spans = split_segments(text)
+    toks = [words(text[s:e]) for s, e in spans]
+    counts = [len(t) for t in toks]
+    codes = [encode_units(t, table) for t in toks] if full else []
+    stems = [frozenset(content_stems(t)) for t in toks] if full else []
+    doc = Doc(article, spans, find_boilerplate(text, spans, counts), counts, codes, stems)
+    live = [k for k in range(len(spans)) if not doc.boiler[k] and doc.counts[k]]
+    pairs = zip(live, live[1:], strict=False)
+    doc.units = [(k, k) for k in live] + [(a, b) for a, b in pairs if b == a + 1]
+    doc.single = {k: [u] for u, k in enumerate(live)}
+    return doc
+
+
+def build_matrix(docs: list[Doc]) -> tuple[list[sparse.csr_matrix], list[sparse.csr_matrix]]:
+    """Return per member the TF-IDF rows of its sentences and of its target windows."""
+    vocab: dict[str, int] = {}
+    seg_terms = [
+        [[vocab.setdefault(w, len(vocab)) for w in sorted(st)] for st in d.stems] for d in docs
+    ]
+    df = np.zeros(max(len(vocab), 1))
+    nseg = 0
+    for doc, rows in zip(docs, seg_terms, strict=True):
+        for k, row in enumerate(rows):
+            if not doc.boiler[k]:
+                nseg += 1
+                df[row] += 1
+    idf = np.log((nseg + 1) / (df + 1)) + 1.0
+    queries, targets = [], []
+    for doc, rows in zip(docs, seg_terms, strict=True):
+        queries.append(_tfidf(rows, idf, len(vocab)))
+        units = [sorted(set(rows[a]) | set(rows[b])) for a, b in doc.units]
+        targets.append(_tfidf(units, idf, len(vocab)))
+    return queries, targets
+
+
+def _tfidf(rows: list[list[int]], idf: np.ndarray, width: int) -> sparse.csr_matrix:
+    """Build L2-normalised binary TF-IDF rows from lists of distinct term ids."""
+    indptr = np.zeros(len(rows) + 1, dtype=np.int64)
+    indptr[1:] = np.cumsum([len(r) for r in rows])
+    indices = np.fromiter((t for r in rows for t in r), dtype=np.int64, count=int(indptr[-1]))
+    data = idf[indices]
+    matrix = sparse.csr_matrix((data, indices, indptr), shape=(len(rows), max(width, 1)))
+    norms = np.sqrt(np.asarray(matrix.multiply(matrix).sum(axis=1)).ravel())
+    norms[norms == 0] = 1.0
+    return sparse.csr_matrix(sparse.diags(1.0 / norms) @ matrix)
+
+
+def classify(indel: float, cos: float) -> str:
+    """Return the class of a sentence pair from word Indel similarity and content cosine."""
+    if indel >= VERBATIM_MIN:
+        return VERBATIM
+    if indel >= EDITED_MIN:
+        return EDITED
+    if cos >= PARAPHRASE_COS or (indel >= PARAPHRASE_MIX[0] and cos >= PARAPHRASE_MIX[1]):
+        return PARAPHRASED
+    return NEW
+
+
+def match_all(docs: list[Doc]) -> dict[tuple[int, int, int], Match]:
+    """Find, for each sentence and each other member, the best matching window there."""
+    queries, targets = build_matrix(docs)
+    best: dict[tuple[int, int, int], Match] = {}
+    offsets = np.cumsum([0] + [t.shape[0] for t in targets])
+    every = sparse.vstack(targets).T.tocsc()
+    for i, doc in enumerate(docs):
+        live = [k for k in range(len(doc.spans)) if not doc.boiler[k] and doc.counts[k]]
+        if not live:
+            continue
+        cos_all = (queries[i][live] @ every).toarray()
+        for j, other in enumerate(docs):
+            if j == i or not other.units:
+                continue
+            block = cos_all[:, offsets[j] : offsets[j + 1]]
+            for row in np.flatnonzero(block.max(axis=1) >= PREFILTER_COS):
+                found = _best_window(doc, live[row], other, j, block[row])
+                if found is not None:
+                    best[(i, live[row], j)] = found
+    for i in range(len(docs)):
+        _fill_sandwiches(docs, i, best, queries, targets)
+    return best
+
+
+def _best_window(doc: Doc, k: int, other: Doc, j: int, cos_row: np.ndarray) -> Match | None:
+    """Score the best few windows of another member for one sentence by exact word Indel."""
+    top = min(TOP_WINDOWS, cos_row.size)
+    cand = np.argpartition(-cos_row, top - 1)[:top] if cos_row.size > top else range(top)
+    found: Match | None = None
+    key_best: tuple[int, float] = (0, 0.0)
+    chosen = {int(c) for c in cand}
+    for u in list(chosen):
+        a, b = other.units[u]
+        if a != b:
+            chosen.update(other.single[a], other.single[b])
+    for u in sorted(chosen):
+        cos = float(cos_row[u])
+        if cos < PREFILTER_COS:
+            continue
+        a, b = other.units[u]
+        code = other.codes[a] + (other.codes[b] if b != a else "")
+        indel = Indel.normalized_similarity(doc.codes[k], code)
+        kind = classify(indel, cos)
+        if kind == PARAPHRASED and not _shares_enough(
+            doc.stems[k], other.stems[a] | other.stems[b]
+        ):
+            kind = NEW
+        if kind == NEW:
+            continue
+        score = round(0.5 * indel + 0.5 * cos, 6)
+        key = (RANK[kind], score)
+        if key > key_best:
+            key_best = key
+            found = Match(kind, score, j, other.spans[a][0], other.spans[b][1])
+    return found
+
+
+def _shares_enough(mine: frozenset[str], theirs: frozenset[str]) -> bool:
+    """Tell whether two passages share enough content words to be paraphrases."""
+    return len(mine & theirs) >= min(MIN_SHARED, len(mine), len(theirs)) > 0
+
+
+def _fill_sandwiches(docs, i, best, queries, targets) -> None:  # noqa: ANN001
+    """Align unmatched sentences lying between two sentences aligned to the same passage."""
+    doc = docs[i]
+    live = [k for k in range(len(doc.spans)) if not doc.boiler[k] and doc.counts[k]]
+    for pos in range(1, len(live) - 1):
+        k, prev_k, next_k = live[pos], live[pos - 1], live[pos + 1]
+        for j, other in enumerate(docs):
+            if j == i or (i, k, j) in best:
+                continue
+            before, after = best.get((i, prev_k, j)), best.get((i, next_k, j))
+            if before is None or after is None or not before.end <= after.start:
+                continue
+            units = [
+                u
+                for u, (a, b) in enumerate(other.units)
+                if other.spans[a][0] >= before.end and other.spans[b][1] <= after.start
+            ]
+            if not units or len(units) > 5:
+                continue
+            cos = (queries[i][[k]] @ targets[j][units].T).toarray()[0]
+            u_best = max(range(len(units)), key=lambda x: (cos[x], -x))
+            if cos[u_best] < SANDWICH_COS:
+                continue
+            a, b = other.units[units[u_best]]
+            if len(doc.stems[k] & (other.stems[a] | other.stems[b])) < SANDWICH_SHARED:
+                continue
+            code = other.codes[a] + (other.codes[b] if b != a else "")
+            indel = Indel.normalized_similarity(doc.codes[k], code)
+            score = round(0.5 * indel + 0.5 * float(cos[u_best]), 6)
+            best[(i, k, j)] = Match(PARAPHRASED, score, j, other.spans[a][0], other.spans[b][1])
