@@ -28,7 +28,7 @@ class _LinkParser(HTMLParser):
 
 
 def crawl(start: str, prefix: str) -> tuple[set[str], list[tuple[str, str, int]]]:
-    """Follow every internal link from start; return pages seen and (page, link, status) failures."""
+    """Follow internal links from start; return pages seen and (page, link, status) failures."""
     origin = "{0.scheme}://{0.netloc}".format(urlsplit(start))
     queue, seen, broken = [start], {start}, []
     requests = 0

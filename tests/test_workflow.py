@@ -34,8 +34,9 @@ def test_actionlint_catches_a_broken_workflow(tmp_path) -> None:  # noqa: ANN001
 
 
 def test_workflow_matches_github_schema() -> None:
-    done = subprocess.run([sys.executable, "-m", "check_jsonschema", "--builtin-schema", "vendor.github-workflows",
-                           str(WORKFLOW)], capture_output=True, text=True, timeout=120)
+    command = [sys.executable, "-m", "check_jsonschema", "--builtin-schema",
+               "vendor.github-workflows", str(WORKFLOW)]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stdout + done.stderr
 
 
