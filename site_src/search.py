@@ -7,18 +7,18 @@ import html
 import json
 import re
 import threading
-from collections import Counter
+from collections import OrderedDict
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 
+import numpy as np
 from whoosh import collectors, index
 from whoosh.fields import Schema
 from whoosh.qparser import MultifieldParser
 from whoosh.qparser.dateparse import DateParserPlugin
 from whoosh.query import And, DateRange, Query, Term
-from whoosh.searching import ResultsPage
 
 from site_src.search_index import (  # noqa: F401 - re-exported for callers
     ANALYZER,
@@ -40,8 +40,9 @@ EXCERPT_CHARS = 240
 
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _FIELD_PREFIX = re.compile(r"(?<![\w.])([A-Za-z_]\w*):(?![/\s])")
+ANSWER_CACHE = 256  # recent answers kept per index generation
 _LOCK = threading.Lock()
-_SEARCHERS: dict[str, tuple] = {}
+_STATES: dict[str, _SearchState] = {}
 
 
 class QueryError(ValueError):
@@ -162,11 +163,6 @@ def _excerpt(text: str) -> str:
     return html.escape(text)
 
 
-def _facet(counter: Counter) -> tuple[tuple[str, int], ...]:
-    """Return facet counts, most first, ties by key; empty keys dropped."""
-    return tuple(sorted(((k, n) for k, n in counter.items() if k), key=lambda kv: (-kv[1], kv[0])))
-
-
 def search(
     index_dir: Path,
     query: str,
@@ -184,36 +180,83 @@ def search(
     parsed = parse_query(query, ix.schema)
     limiter = make_filter(source, story, date_from, date_to)
     with _LOCK:
-        searcher = _searcher_of(index_dir, ix)
-        matched = And([parsed, limiter]) if limiter else parsed
-        docnums = sorted(searcher.docs_for_query(matched))
-        sources = searcher.reader().column_reader("source")
-        stories = searcher.reader().column_reader("story")
-        by_source = Counter(sources[d] for d in docnums)
-        by_story = Counter(stories[d] for d in docnums)
-        results = ResultsPage(top_results(searcher, parsed, page * page_size, limiter),
-                              page, page_size)
-        hits = tuple(_make_hit(hit) for hit in results)
-    return SearchResults(
-        query=query,
-        total=len(docnums),
-        page=page,
-        page_size=page_size,
-        hits=hits,
-        facets_source=_facet(by_source),
-        facets_story=_facet(by_story),
-    )
-
-
-def _searcher_of(index_dir: Path, ix: index.Index):
-    """Return a cached searcher of the index, refreshed when the index changed."""
-    cached = _SEARCHERS.get(str(index_dir))
-    if cached is None or cached[0] is not ix or not cached[1].up_to_date():
+        state = _state_of(index_dir, ix)
+        key = (query, source, story, date_from, date_to, page, page_size)
+        cached = state.answers.get(key)
         if cached is not None:
-            cached[1].close()
-        cached = (ix, ix.searcher())
-        _SEARCHERS[str(index_dir)] = cached
-    return cached[1]
+            state.answers.move_to_end(key)
+            return cached
+        ranked = state.searcher.search(parsed, limit=None, filter=limiter, terms=False)
+        scored = ranked.top_n  # every match, best first (ties by docnum), scored exactly
+        docnums = np.fromiter((d for _, d in scored), dtype=np.int64, count=len(scored))
+        shown = scored[(page - 1) * page_size : page * page_size]
+        terms = _body_terms(parsed, state.searcher)
+        hits = tuple(_make_hit(state.searcher.stored_fields(d), score, terms)
+                     for score, d in shown)
+        results = SearchResults(
+            query=query,
+            total=len(scored),
+            page=page,
+            page_size=page_size,
+            hits=hits,
+            facets_source=state.facet("source", docnums),
+            facets_story=state.facet("story", docnums),
+        )
+        state.answers[key] = results
+        if len(state.answers) > ANSWER_CACHE:
+            state.answers.popitem(last=False)
+    return results
+
+
+class _SearchState:
+    """A searcher of one index generation, its facet columns as arrays and recent answers."""
+
+    def __init__(self, ix: index.Index) -> None:
+        self.ix = ix
+        self.searcher = ix.searcher()
+        self.answers: OrderedDict[tuple, SearchResults] = OrderedDict()
+        self.columns: dict[str, tuple[list[str], np.ndarray]] = {}
+        reader = self.searcher.reader()
+        for name in ("source", "story"):
+            values = list(reader.column_reader(name))
+            keys = sorted(set(values))
+            code = {k: i for i, k in enumerate(keys)}
+            self.columns[name] = (keys, np.array([code[v] for v in values], dtype=np.int64))
+
+    def facet(self, name: str, docnums: np.ndarray) -> tuple[tuple[str, int], ...]:
+        """Return (value, count) of a column over the matched documents, most first."""
+        keys, codes = self.columns[name]
+        counts = np.bincount(codes[docnums], minlength=len(keys)) if len(docnums) else []
+        pairs = ((keys[i], int(n)) for i, n in enumerate(counts) if n and keys[i])
+        return tuple(sorted(pairs, key=lambda kv: (-kv[1], kv[0])))
+
+
+def forget_answers() -> None:
+    """Drop every cached answer (the searchers stay open)."""
+    with _LOCK:
+        for state in _STATES.values():
+            state.answers.clear()
+
+
+def _state_of(index_dir: Path, ix: index.Index) -> _SearchState:
+    """Return the cached search state of the index, renewed when the index changed."""
+    state = _STATES.get(str(index_dir))
+    if state is None or state.ix is not ix or not state.searcher.up_to_date():
+        if state is not None:
+            state.searcher.close()
+        state = _STATES[str(index_dir)] = _SearchState(ix)
+    return state
+
+
+def _body_terms(parsed: Query, searcher) -> frozenset[str]:
+    """Return the body terms of a query (wildcards and prefixes expanded), for highlighting."""
+    reader, found = searcher.reader(), set()
+    for leaf in [parsed, *parsed.leaves()]:
+        if leaf.is_leaf():
+            for field, text in leaf.expanded_terms(reader, phrases=True):
+                if field == "body":
+                    found.add(text.decode("utf-8") if isinstance(text, bytes) else text)
+    return frozenset(found)
 
 
 def top_results(searcher, query: Query, limit: int, limiter: Query | None = None):
@@ -262,10 +305,8 @@ def make_snippet(text: str, terms: frozenset[str], width: int = 220) -> str:
     return " ".join("".join(out).split())
 
 
-def _make_hit(hit) -> Hit:
-    """Turn a Whoosh hit into a Hit with a highlighted snippet."""
-    fields = hit.fields()
-    terms = frozenset(t.decode() for f, t in (hit.matched_terms() or ()) if f == "body")
+def _make_hit(fields: dict, score: float, terms: frozenset[str]) -> Hit:
+    """Turn a matched document's stored fields into a Hit with a highlighted snippet."""
     snippet = make_snippet(fields.get("body", ""), terms)
     published = fields.get("published")
     return Hit(
@@ -281,7 +322,7 @@ def _make_hit(hit) -> Hit:
         story_url=fields.get("story_url", ""),
         outlets=int(fields.get("outlets", 1)),
         highlight=snippet,
-        score=float(hit.score or 0.0),
+        score=float(score or 0.0),
     )
 
 

@@ -28,12 +28,12 @@ from whoosh import index
 from whoosh.util.numeric import byte_to_length, length_to_byte
 
 from site_src.search import BM25_B, BM25_K1, FIELD_BOOSTS, TEXT_FIELDS
+from site_src.search_analysis import ALPHABET, ExportPostings, encode_numbers, group_positions
+from site_src.search_index import cut_excerpt, read_analysed, take_built
 
-ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz-_"
 BLOCK_DOCS = 1024  # documents per length/attribute block
 DOC_CHUNK = 4  # documents per metadata shard
 VOCAB_BUCKETS = 64
-EXCERPT_CHARS = 600
 FORMAT_VERSION = 1
 
 
@@ -63,17 +63,6 @@ def choose_buckets(vocabulary: int) -> int:
     return buckets
 
 
-def encode_numbers(numbers: list[int]) -> str:
-    """Encode non-negative integers as varints: 5 bits per character, low bits first."""
-    out: list[str] = []
-    for number in numbers:
-        while number >= 32:
-            out.append(ALPHABET[32 + (number & 31)])
-            number >>= 5
-        out.append(ALPHABET[number])
-    return "".join(out)
-
-
 def to_json(value: object) -> bytes:
     """Serialise deterministically and compactly."""
     return json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(",", ":")).encode()
@@ -90,14 +79,23 @@ def _name(folder: str, stem: str, data: bytes) -> str:
 
 
 def _read_documents(reader) -> tuple[list[int], list[dict]]:
-    """Return live docnums in export order and their stored fields."""
+    """Return live docnums in export order and their stored fields (read back from Whoosh)."""
     stored = [(d, f) for d, f in reader.iter_docs()]
     stored.sort(key=lambda item: (item[1]["order"], item[0]))
-    return [d for d, _ in stored], [f for _, f in stored]
+    return [d for d, _ in stored], [_stored_fields(f) for _, f in stored]
 
 
-def _term_postings(reader, position: dict[int, int]) -> dict[str, dict[str, tuple]]:
-    """Return term -> field -> (doc frequency, postings code, positions code)."""
+def _stored_fields(fields: dict) -> dict:
+    """Return a document's stored fields in the side file's shape (ISO date, excerpt)."""
+    out = {k: v for k, v in fields.items() if k not in ("body", "published")}
+    published = fields.get("published")
+    out["published"] = published.date().isoformat() if published else None
+    out["excerpt"] = cut_excerpt(fields.get("body", ""))
+    return out
+
+
+def _read_postings(reader, position: dict[int, int]) -> dict[str, dict[str, tuple]]:
+    """Return term -> field -> (doc frequency, postings code, positions code), read back."""
     terms: dict[str, dict[str, tuple]] = defaultdict(dict)
     for field in TEXT_FIELDS:
         for raw in reader.lexicon(field):
@@ -123,6 +121,30 @@ def _term_postings(reader, position: dict[int, int]) -> dict[str, dict[str, tupl
             frequency = reader.doc_frequency(field, raw)
             terms[text][field] = (frequency, encode_numbers(pairs), encode_numbers(places))
     return terms
+
+
+def _read_lengths(reader, docnums: list[int]) -> dict[str, bytes]:
+    """Return field -> the length byte Whoosh stores for each document, read back."""
+    return {f: bytes(length_to_byte(reader.doc_field_length(n, f, 0) or 0) for n in docnums)
+            for f in TEXT_FIELDS}
+
+
+def _analysed_postings(reader, entries: list[list]) -> tuple[dict, dict[str, bytes]]:
+    """Return the terms (as _read_postings) and length bytes, from the analysed side file."""
+    postings = ExportPostings()
+    for docpos, entry in enumerate(entries):
+        for slot, field in enumerate(TEXT_FIELDS, start=1):
+            offset, text = entry[slot]
+            words = text.split()
+            postings.add(field, docpos, group_positions(offset, words), len(words))
+    return _finish(reader, postings)
+
+
+def _finish(reader, postings: ExportPostings) -> tuple[dict, dict[str, bytes]]:
+    """Return the terms and length bytes of export postings (doc frequencies from Whoosh
+    when the index holds deleted documents, which Whoosh still counts)."""
+    frequency = reader.doc_frequency if reader.has_deletions() else None
+    return postings.terms(frequency), {f: bytes(postings.sizes[f]) for f in TEXT_FIELDS}
 
 
 def _export_terms(terms: dict[str, dict[str, tuple]], buckets: int) -> tuple[dict, list[str]]:
@@ -163,40 +185,31 @@ def _export_vocabulary(terms: dict[str, dict[str, tuple]]) -> tuple[dict, list[s
 
 def _doc_record(fields: dict) -> dict:
     """Return what search.js shows of one document."""
-    published = fields.get("published")
-    body = " ".join(fields.get("body", "").split())
-    if len(body) > EXCERPT_CHARS:
-        body = body[:EXCERPT_CHARS].rsplit(" ", 1)[0]
     return {
         "id": fields["id"],
         "kind": fields["kind"],
         "title": fields["title"],
         "source": fields.get("source", ""),
         "source_name": fields.get("source_name", ""),
-        "published": published.date().isoformat() if published else None,
+        "published": fields.get("published"),
         "url": fields["url"],
         "story": fields.get("story", ""),
         "story_title": fields.get("story_title", ""),
         "story_url": fields.get("story_url", ""),
         "outlets": int(fields.get("outlets", 1)),
-        "excerpt": body,
+        "excerpt": fields.get("excerpt", ""),
     }
 
 
-def _length_code(reader, docnum: int, field: str) -> int:
-    """Return the length byte Whoosh stores for a document's field."""
-    return length_to_byte(reader.doc_field_length(docnum, field, 0) or 0)
-
-
-def _export_blocks(reader, docnums: list[int], stored: list[dict]) -> tuple[dict, list[str]]:
+def _export_blocks(stored: list[dict], lengths: dict[str, bytes]) -> tuple[dict, list[str]]:
     """Return the length, attribute and document shards, block by block."""
     files: dict[str, bytes] = {}
     names: list[str] = []
-    for block, start in enumerate(range(0, len(docnums), BLOCK_DOCS)):
-        nums, docs = docnums[start : start + BLOCK_DOCS], stored[start : start + BLOCK_DOCS]
+    for block, start in enumerate(range(0, len(stored), BLOCK_DOCS)):
+        docs = stored[start : start + BLOCK_DOCS]
         attrs = {
             "source": [d.get("source", "") for d in docs],
-            "date": [int(d["published"].strftime("%Y%m%d")) if d.get("published") else 0
+            "date": [int(d["published"].replace("-", "")) if d.get("published") else 0
                      for d in docs],
             "story": [d.get("story", "") for d in docs],
         }
@@ -208,32 +221,43 @@ def _export_blocks(reader, docnums: list[int], stored: list[dict]) -> tuple[dict
             data = to_json([_doc_record(d) for d in docs[at : at + DOC_CHUNK]])
             doc_names.append(_name("d", f"{block:x}-{chunk:x}", data))
             files[doc_names[-1]] = data
-        lengths = {
-            f: base64.b64encode(bytes(_length_code(reader, n, f) for n in nums)).decode()
-            for f in TEXT_FIELDS
-        }
-        data = to_json({"lengths": lengths, "attrs": attr_name, "docs": doc_names})
+        block_lengths = {f: base64.b64encode(lengths[f][start : start + BLOCK_DOCS]).decode()
+                         for f in TEXT_FIELDS}
+        data = to_json({"lengths": block_lengths, "attrs": attr_name, "docs": doc_names})
         names.append(_name("l", f"{block:x}", data))
         files[names[-1]] = data
     return files, names
 
 
-def export_static(index_dir: Path) -> dict[str, bytes]:
+def _collect(index_dir: Path, ix, reader, use_side_file: bool) -> tuple:
+    """Return (stored fields, terms, lengths) of the live documents in export order."""
+    built = take_built(index_dir, ix.latest_generation()) if use_side_file else None
+    if built is not None and len(built[1]) == reader.doc_count():
+        terms, lengths = _finish(reader, built[0])
+        return built[1], terms, lengths
+    entries = read_analysed(index_dir, ix.latest_generation()) if use_side_file else None
+    if entries is not None and len(entries) == reader.doc_count():
+        ordered = sorted(entries.values(), key=lambda e: e[0]["order"])
+        terms, lengths = _analysed_postings(reader, ordered)
+        return [e[0] for e in ordered], terms, lengths
+    docnums, stored = _read_documents(reader)  # an index this code did not write: read back
+    terms = _read_postings(reader, {d: i for i, d in enumerate(docnums)})
+    return stored, terms, _read_lengths(reader, docnums)
+
+
+def export_static(index_dir: Path, *, use_side_file: bool = True) -> dict[str, bytes]:
     """Export the Whoosh index in index_dir as static shards for search.js; deterministic."""
     ix = index.open_dir(str(index_dir))
     with ix.searcher() as searcher:
-        reader = searcher.reader()
-        docnums, stored = _read_documents(reader)
-        position = {d: i for i, d in enumerate(docnums)}
-        terms = _term_postings(reader, position)
+        stored, terms, lengths = _collect(index_dir, ix, searcher.reader(), use_side_file)
         buckets = choose_buckets(len(terms))
         files, term_names = _export_terms(terms, buckets)
         vocab_files, vocab_names = _export_vocabulary(terms)
-        block_files, block_names = _export_blocks(reader, docnums, stored)
+        block_files, block_names = _export_blocks(stored, lengths)
         meta = {
             "version": FORMAT_VERSION,
             "doc_count": searcher.doc_count_all(),
-            "docs": len(docnums),
+            "docs": len(stored),
             "field_length": {f: searcher.field_length(f) for f in TEXT_FIELDS},
             "boost": dict(FIELD_BOOSTS),
             "B": BM25_B,

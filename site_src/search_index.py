@@ -1,24 +1,47 @@
-"""The search index on disk: Whoosh schema, building, per-document updates and opening."""
+"""The search index on disk: Whoosh schema, building, per-document updates and opening.
+
+Each document is analysed once (`analyse_text`, the same terms and positions as Whoosh's
+StemmingAnalyzer, tested); the analysed terms feed both the Whoosh writer and a compact side
+file (`ANALYSED_FILE`) from which search_export builds the static export without reading
+every posting back through Whoosh.
+"""
 
 from __future__ import annotations
 
+import json
+import os
+import pickle
 import random
 import shutil
+import sys
+import traceback
+import zlib
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
 from whoosh import index
-from whoosh.analysis import StemmingAnalyzer
 from whoosh.fields import DATETIME, ID, STORED, TEXT, Schema
+from whoosh.index import TOC, clean_files
+from whoosh.writing import SegmentWriter
 
 from site_src.model import Article, Site, Story
+from site_src.search_analysis import (
+    ANALYZER,
+    ExportPostings,
+    TermPool,
+    add_analysed,
+    analyse_text,
+)
 from site_src.urls import Urls
 
-ANALYZER = StemmingAnalyzer()
+ANALYSED_FILE = "site-analysed.json.z"
+ANALYSED_VERSION = 1
+EXCERPT_CHARS = 600
 ARTICLE, STORY = "article", "story"
 _OPEN: dict[str, index.Index] = {}
+_BUILT: dict[str, tuple[int, ExportPostings, list[dict]]] = {}  # the last build's export data
 
 
 def make_schema() -> Schema:
@@ -138,27 +161,149 @@ def document_rows(site: Site, urls: Urls) -> list[dict]:
     return sorted(rows, key=lambda r: r["order"])
 
 
-def _clean_row(row: dict) -> dict:
-    """Drop empty optional values Whoosh should not index."""
-    return {k: v for k, v in row.items() if v is not None}
+def analyse_row(row: dict) -> tuple[tuple[int, list[str]], tuple[int, list[str]]]:
+    """Return the analysed title and body of an index row."""
+    return analyse_text(row["title"] or ""), analyse_text(row["body"] or "")
 
 
-def build_index(site: Site, index_dir: Path, urls: Urls) -> None:
-    """Build a fresh Whoosh index of the site's articles and stories in index_dir."""
+def cut_excerpt(text: str) -> str:
+    """Return the start of a text, spaces collapsed, cut at a word boundary."""
+    body = " ".join(text.split())
+    return body[:EXCERPT_CHARS].rsplit(" ", 1)[0] if len(body) > EXCERPT_CHARS else body
+
+
+def _analysed_entry(row: dict, analysed: tuple) -> list:
+    """Return what the side file keeps of a document: its fields and analysed text."""
+    fields = {k: v for k, v in row.items() if k not in ("body", "published")}
+    fields["excerpt"] = cut_excerpt(row["body"] or "")
+    published = row.get("published")
+    fields["published"] = published.date().isoformat() if published else None
+    return [fields, *[[offset, " ".join(terms)] for offset, terms in analysed]]
+
+
+def pack_analysed(docs: dict[str, list]) -> bytes:
+    """Return the side file's compressed body: every document's entry, by key."""
+    raw = json.dumps([docs[k] for k in sorted(docs)], ensure_ascii=False,
+                     separators=(",", ":")).encode("utf-8")
+    return zlib.compress(raw, 1)
+
+
+def write_analysed(index_dir: Path, generation: int, body: bytes) -> None:
+    """Write the side file atomically (a new file: the old one may be hard-linked elsewhere)."""
+    target = index_dir / ANALYSED_FILE
+    temporary = target.with_suffix(".tmp")
+    temporary.write_bytes(f"{ANALYSED_VERSION} {generation}\n".encode() + body)
+    os.replace(temporary, target)
+
+
+def read_analysed(index_dir: Path, generation: int) -> dict[str, list] | None:
+    """Return key -> side entry when the side file describes this index generation."""
+    try:
+        head, body = (index_dir / ANALYSED_FILE).read_bytes().split(b"\n", 1)
+        if head.split() != [str(ANALYSED_VERSION).encode(), str(generation).encode()]:
+            return None
+        entries = json.loads(zlib.decompress(body))
+    except (OSError, ValueError, zlib.error):
+        return None
+    return {entry[0]["key"]: entry for entry in entries}
+
+
+SPLIT_DOCS = 1000  # from this many documents on, the index is written as two segments
+
+
+def _write_segment(ix: index.Index, rows: list[dict], analysed: list[tuple], seed: int):
+    """Write one Whoosh segment of the analysed rows (documents in row order); return it."""
+    state = random.getstate()
+    random.seed(seed)  # Whoosh names segments randomly: make the files reproducible
+    try:
+        writer = SegmentWriter(ix, _lk=False, compound=False)  # compound files record mtimes
+    finally:
+        random.setstate(state)
+    writer.pool = pool = TermPool()
+    writer.fieldwriter.add_postings = lambda schema, _lengths, _items: pool.write(
+        writer.fieldwriter, schema)
+    for row, pair in zip(rows, analysed, strict=True):
+        add_analysed(writer, row, pair)
+    return writer._finalize_segment()
+
+
+def _fork_segment(ix: index.Index, rows: list[dict], analysed: list[tuple],
+                  seed: int) -> tuple[int, int]:
+    """Write a segment in a forked child; return (pid, pipe) to collect it from."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    reading, writing = os.pipe()
+    pid = os.fork()
+    if pid:
+        os.close(writing)
+        return pid, reading
+    code = 1
+    try:  # the child: write the segment, send it back, leave at once (no cleanup)
+        os.close(reading)
+        with os.fdopen(writing, "wb") as pipe:
+            pipe.write(pickle.dumps(_write_segment(ix, rows, analysed, seed)))
+        code = 0
+    except BaseException:  # noqa: BLE001 - report anything, then exit non-zero
+        traceback.print_exc()
+    finally:
+        os._exit(code)
+
+
+def _collect_segment(pid: int, pipe: int):
+    """Return the segment a forked child wrote; raise when it failed."""
+    with os.fdopen(pipe, "rb") as handle:
+        data = handle.read()
+    if os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]) != 0 or not data:
+        raise RuntimeError("writing the Whoosh search index failed (error printed above)")
+    return pickle.loads(data)
+
+
+def build_index(site: Site, index_dir: Path, urls: Urls, *, parallel: bool = True) -> None:
+    """Build a fresh Whoosh index of the site's articles and stories in index_dir.
+
+    Each document is analysed once. Large sites get two segments (same scores: Whoosh ranks
+    with whole-index statistics), written by forked processes while this one prepares the
+    static export's postings and the side file; the files are the same bytes either way.
+    """
     if index_dir.exists():
         shutil.rmtree(index_dir)
     index_dir.mkdir(parents=True)
-    state = random.getstate()
-    random.seed(0)  # Whoosh names segments randomly: make the files reproducible
+    _BUILT.pop(str(index_dir), None)
+    rows = document_rows(site, urls)
+    analysed = [analyse_row(row) for row in rows]
+    ix = index.create_in(str(index_dir), make_schema())
+    (index_dir / f"{ix.indexname}.tmp").mkdir()  # the writers' (unused) temporary storage
+    half = len(rows) // 2 if len(rows) >= SPLIT_DOCS else len(rows)
+    parts = [(rows[:half], analysed[:half], 1), (rows[half:], analysed[half:], 2)]
+    parts = parts if half < len(rows) else parts[:1]
+    forked = parallel and hasattr(os, "fork") and len(parts) > 1
+    children = [_fork_segment(ix, *part) for part in parts] if forked else []
+    segments = []
     try:
-        ix = index.create_in(str(index_dir), make_schema())
-        writer = ix.writer(limitmb=256)
-        for row in document_rows(site, urls):
-            writer.add_document(**_clean_row(row))
-        writer.commit()
+        export = ExportPostings()
+        docs: dict[str, list] = {}
+        for docpos, (row, pair) in enumerate(zip(rows, analysed, strict=True)):
+            export.add_document(docpos, pair)
+            docs[row["key"]] = _analysed_entry(row, pair)
+        body = pack_analysed(docs)
+        if not forked:  # a pickle round trip, as from a child: the TOC pickles alike
+            segments = [pickle.loads(pickle.dumps(_write_segment(ix, *part))) for part in parts]
     finally:
-        random.setstate(state)
+        segments += [_collect_segment(*child) for child in children]
+    shutil.rmtree(index_dir / f"{ix.indexname}.tmp")
+    generation = ix.latest_generation() + 1
+    TOC(ix.schema, segments, generation).write(ix.storage, ix.indexname)
+    clean_files(ix.storage, ix.indexname, generation, segments)
+    write_analysed(index_dir, generation, body)
+    _BUILT.clear()  # keep only the last build's
+    _BUILT[str(index_dir)] = (generation, export, [docs[row["key"]][0] for row in rows])
     _OPEN.pop(str(index_dir), None)
+
+
+def take_built(index_dir: Path, generation: int) -> tuple[ExportPostings, list[dict]] | None:
+    """Return (and forget) the export data build_index kept for this index generation."""
+    built = _BUILT.pop(str(index_dir), None)
+    return built[1:] if built and built[0] == generation else None
 
 
 def update_documents(
@@ -175,23 +320,38 @@ def update_documents(
     touched = {site.story_of[i] for i in changed if i in site.story_of}
     look = _Lookup.of(site)
     ix = index.open_dir(str(index_dir))
+    docs = read_analysed(index_dir, ix.latest_generation())
     with ix.searcher() as searcher:  # stories that lose a member must be re-indexed too
         for doc_id in deleted:
             old = searcher.document(key=f"{ARTICLE}:{doc_id}")
             if old and old.get("story"):
                 touched.add(old["story"])
-    writer = ix.writer(limitmb=128)
+    writer = ix.writer(limitmb=128, compound=False)
     for doc_id in sorted(deleted | changed):
-        writer.delete_by_term("key", f"{ARTICLE}:{doc_id}")
-        writer.delete_by_term("key", f"{STORY}:{doc_id}")
-    for doc_id in sorted(changed - deleted):
-        if doc_id in articles:
-            writer.update_document(**_clean_row(article_row(look, urls, articles[doc_id])))
-    for story_id in sorted((touched | (changed & set(stories))) - deleted):
-        if story_id in stories:
-            writer.update_document(**_clean_row(story_row(site, look, urls, stories[story_id])))
+        for key in (f"{ARTICLE}:{doc_id}", f"{STORY}:{doc_id}"):
+            writer.delete_by_term("key", key)
+            if docs is not None:
+                docs.pop(key, None)
+    new_rows = [article_row(look, urls, articles[i]) for i in sorted(changed - deleted)
+                if i in articles]
+    new_rows += [story_row(site, look, urls, stories[i])
+                 for i in sorted((touched | (changed & set(stories))) - deleted) if i in stories]
+    for row in new_rows:
+        writer.update_document(**_clean_row(row))
     writer.commit()
+    if docs is None:  # no usable side file: describe every document of the site afresh
+        new_rows = document_rows(site, urls)
+        docs = {}
+    docs.update({row["key"]: _analysed_entry(row, analyse_row(row)) for row in new_rows})
+    write_analysed(index_dir, index.open_dir(str(index_dir)).latest_generation(),
+                   pack_analysed(docs))
+    _BUILT.pop(str(index_dir), None)
     _OPEN.pop(str(index_dir), None)
+
+
+def _clean_row(row: dict) -> dict:
+    """Drop empty optional values Whoosh should not index."""
+    return {k: v for k, v in row.items() if v is not None}
 
 
 def open_index(index_dir: Path) -> index.Index:

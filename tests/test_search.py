@@ -3,14 +3,20 @@
 from __future__ import annotations
 
 import json
+import os
+import random
+import subprocess
+import sys
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from whoosh import index
 
-from site_src import search, search_export
+from site_src import search, search_export, search_index
 from site_src.model import Article, Site, Source, Story
+from site_src.search_analysis import analyse_text, encode_positions
 from site_src.urls import Urls
 
 URLS = Urls("/some-repo/")
@@ -207,3 +213,113 @@ def test_shard_names_stay_when_one_document_changes(tmp_path: Path) -> None:
     assert len(terms_after - terms_before) <= 6
     docs_changed = {n for n in after - before if n.startswith("d/")}
     assert len(docs_changed) == 1
+
+
+TRICKY = [
+    "İstanbul THE war is hard", "the a an I", "", "*foo* bar.baz x.y. 3.141 big-time",
+    "ǅemal ΣΑΣ straße", "To be, or not to be: U.S.-Taliban talks' 'quoted' words",
+    "Casualties: more than 150 (scores of Afghans) — over a 100", FILLER * 3,
+]
+
+
+@pytest.mark.parametrize("text", TRICKY + [a.text for a in ARTICLES] + [a.title for a in ARTICLES])
+def test_one_pass_analysis_equals_whoosh(text: str) -> None:
+    """analyse_text gives exactly the terms and positions of Whoosh's analyser."""
+    offset, terms = analyse_text(text)
+    expected = [(t.text, t.pos) for t in search.ANALYZER(text, positions=True)]
+    assert [(t, offset + i) for i, t in enumerate(terms)] == expected
+
+
+def test_position_codes_equal_whoosh() -> None:
+    """The writer's position bytes are those of Whoosh's Positions format."""
+    encode = search.make_schema()["body"].format.encode
+    for spots in ([0], [7], [300], [70000], [1, 2], [0, 5, 9, 300, 70000], list(range(0, 3000, 2))):
+        assert encode_positions(spots) == encode(spots)
+
+
+def whoosh_native(path: Path, site: Site) -> None:
+    """Write the index with Whoosh's own add_document (the reference for the fast writer)."""
+    path.mkdir()
+    ix = index.create_in(str(path), search.make_schema())
+    state = random.getstate()
+    random.seed(1)  # the segment name build_index gives a one-segment index
+    writer = ix.writer(compound=False)
+    random.setstate(state)
+    for row in search.document_rows(site, URLS):
+        writer.add_document(**search_index._clean_row(row))
+    writer.commit()
+
+
+def test_fast_writer_writes_whoosh_segment_bytes(tmp_path: Path) -> None:
+    """The pre-analysed writer produces the very segment files Whoosh's own writer does."""
+    search.build_index(make_site(), tmp_path / "fast", URLS)
+    whoosh_native(tmp_path / "native", make_site())
+    fast = {p.name: p.read_bytes() for p in (tmp_path / "fast").glob("MAIN_*")}
+    native = {p.name: p.read_bytes() for p in (tmp_path / "native").glob("MAIN_*")}
+    native.pop("MAIN_WRITELOCK", None)
+    assert fast == native
+
+
+def test_index_bytes_do_not_depend_on_hash_seed(tmp_path: Path) -> None:
+    """Two processes with different string hashing write byte-identical index files."""
+    script = ("import sys; sys.path[:0] = [sys.argv[2], sys.argv[3]]; from pathlib import Path;"
+              "import test_search as t; from site_src import search;"
+              "search.build_index(t.make_site(), Path(sys.argv[1]), t.URLS)")
+    root = Path(__file__).resolve().parents[1]
+    for seed in ("1", "2"):
+        subprocess.run([sys.executable, "-c", script, str(tmp_path / seed), str(root),
+                        str(root / "tests")], check=True,
+                       env={**os.environ, "PYTHONHASHSEED": seed})
+    files = [{p.name: p.read_bytes() for p in (tmp_path / s).iterdir()} for s in ("1", "2")]
+    assert files[0] == files[1]
+
+
+def many_articles(count: int) -> tuple[Article, ...]:
+    """Return `count` small articles built from the test texts."""
+    words = " ".join(a.text for a in ARTICLES).split()
+    return tuple(make_article(n, " ".join(words[n % 50 : n % 50 + 6]),
+                              " ".join(words[(n * 7) % 200 :] + words[: n % 30]),
+                              ("ap", "reuters", "foxnews")[n % 3], 1 + n % 20)
+                 for n in range(count))
+
+
+def test_two_segments_forked_or_not_and_export_paths_agree(tmp_path: Path) -> None:
+    """A large site: forked and in-process builds write the same bytes; the export made
+    during the build, from the side file and read back from Whoosh are all identical; and
+    searching two segments ranks as Whoosh does."""
+    site = make_site(many_articles(search_index.SPLIT_DOCS + 20))
+    search.build_index(site, tmp_path / "forked", URLS)
+    search.build_index(site, tmp_path / "inline", URLS, parallel=False)
+    forked = {p.name: p.read_bytes() for p in (tmp_path / "forked").iterdir()}
+    assert forked == {p.name: p.read_bytes() for p in (tmp_path / "inline").iterdir()}
+    assert len([n for n in forked if n.endswith(".trm")]) == 2
+    built = search_export.export_static(tmp_path / "forked")
+    assert built == search_export.export_static(tmp_path / "forked")  # from the side file
+    assert built == search_export.export_static(tmp_path / "forked", use_side_file=False)
+    results = search.search(tmp_path / "forked", "officials meetings", page_size=10)
+    ix = search.open_index(tmp_path / "forked")
+    with ix.searcher() as searcher:
+        parsed = search.parse_query("officials meetings", ix.schema)
+        expected = [(h["id"], h.score) for h in search.top_results(searcher, parsed, 10)]
+    assert [(h.id, h.score) for h in results.hits] == expected
+
+
+def test_export_after_updates_equals_read_back(index_dir: Path) -> None:
+    """After per-document updates the side file still describes the index exactly."""
+    changed = replace(ARTICLES[4], text=ARTICLES[4].text + " Zebras escaped the zoo.")
+    site = make_site(ARTICLES[:2] + ARTICLES[3:4] + (changed,))
+    search.update_documents(index_dir, site, URLS, ["a05"], ["a03"])
+    fast = search_export.export_static(index_dir)
+    assert fast == search_export.export_static(index_dir, use_side_file=False)
+    assert any(b"zebra" in data for name, data in fast.items() if name.startswith("t/"))
+
+
+def test_repeated_queries_are_answered_alike(index_dir: Path) -> None:
+    """A cached answer equals a fresh one, and an index update is seen at once."""
+    first = search.answer_api(index_dir, {"q": "taliban"})
+    assert search.answer_api(index_dir, {"q": "taliban"}) == first
+    search.forget_answers()
+    assert search.answer_api(index_dir, {"q": "taliban"}) == first
+    site = make_site(ARTICLES[1:])
+    search.update_documents(index_dir, site, URLS, [], ["a01"])
+    assert json.loads(search.answer_api(index_dir, {"q": "taliban"})[1])["total"] == 1
