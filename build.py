@@ -32,6 +32,8 @@ def make_parser() -> argparse.ArgumentParser:
     site_flags(serve)
     serve.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
     serve.add_argument("--port", type=int, default=8000, help="port (default 8000; 0 = any)")
+    serve.add_argument("--no-watch", action="store_true",
+                       help="serve without watching the sources for changes")
     check = sub.add_parser("check", help="validate the corpus and list every problem")
     check.add_argument("--content", help="corpus folder (default content)")
     imp = sub.add_parser("import", help="turn raw text files into content Markdown files")
@@ -73,8 +75,12 @@ def _config(args: argparse.Namespace):  # noqa: ANN202 - Config, imported lazily
     """Load the settings with the command line's overrides."""
     from site_src.config import load_config
 
-    return load_config(
-        ROOT,
+    return load_config(ROOT, **_overrides(args))
+
+
+def _overrides(args: argparse.Namespace) -> dict[str, object]:
+    """Return the settings the command line overrides."""
+    return dict(
         out_dir=getattr(args, "out", None),
         base_url=getattr(args, "base_url", None),
         site_url=getattr(args, "site_url", None),
@@ -91,6 +97,11 @@ def run_build(args: argparse.Namespace, serve: bool) -> int:
     from site_src.pipeline import BuildError, build
 
     config = _config(args)
+    if serve:
+        from site_src.watch import serve_and_watch
+
+        return serve_and_watch(config, _overrides(args), args.host, args.port,
+                               watch=not args.no_watch)
     say = (lambda _msg: None) if args.quiet else (lambda msg: print(msg, file=sys.stderr))
     try:
         result = build(config, report=say)
@@ -104,10 +115,6 @@ def run_build(args: argparse.Namespace, serve: bool) -> int:
         return 1
     for problem in result.problems:
         print(f"{problem} (skipped)" if problem.severity == "error" else problem, file=sys.stderr)
-    if serve:
-        from site_src.serve import serve_forever
-
-        serve_forever(config.out_dir, config.base_url, args.host, args.port, print)
     return 0
 
 

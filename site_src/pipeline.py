@@ -2,21 +2,31 @@
 
 from __future__ import annotations
 
+import functools
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from site_src import align, cluster, content, search, search_export
+from site_src import cache
 from site_src.config import Config
-from site_src.model import Article, Corpus, Problem, Site, Source
-from site_src.output import check_output_dir, staged_output, write_files
-from site_src.pages import render_site
+from site_src.model import Article, Corpus, Problem, Site, Source, StoryAnalysis
+from site_src.output import (
+    MissingPrevious,
+    check_output_dir,
+    link_tree,
+    staged_output,
+    write_files,
+)
 from site_src.urls import Urls
+
+# The analysis, rendering and search modules are imported where they are used, so that a
+# build with nothing to do does not pay for importing scikit-learn, Whoosh and the rest.
 
 # Below this many multi-member stories, process start-up costs more than it saves.
 PARALLEL_MIN_STORIES = 16
+DEFER_REMOVAL_PAGES = 2000
 
 
 class BuildError(RuntimeError):
@@ -29,18 +39,30 @@ class BuildError(RuntimeError):
 
 @dataclass(frozen=True)
 class BuildResult:
-    """What a build did: the site, the corpus problems, files written and stage timings."""
+    """What a build did: the corpus problems, files written, stage timings and the site.
 
-    site: Site
+    `site` is computed on first use when the build found nothing to do (the cache answered).
+    """
+
     problems: tuple[Problem, ...]
     files: int
     changed: int
     out_dir: Path
     timings: tuple[tuple[str, float], ...]
+    mode: str = "clean"  # clean | render (all pages, cached analyses) | incremental | unchanged
+    make_site: Callable[[], Site] = field(default=lambda: Site((), (), ()), repr=False,
+                                          compare=False)
+
+    @functools.cached_property
+    def site(self) -> Site:
+        """The analysed site."""
+        return self.make_site()
 
 
 def load(config: Config) -> Corpus:
     """Load and validate the corpus; in strict mode any error stops the build."""
+    from site_src import content
+
     corpus = content.load_corpus(config.content_dir)
     errors = [p for p in corpus.problems if p.severity == "error"]
     if config.strict and errors:
@@ -54,21 +76,43 @@ def analyse_corpus(
     articles: Sequence[Article], sources: Sequence[Source] = (), jobs: int = 1
 ) -> Site:
     """Cluster articles into stories and align every multi-member story (pure)."""
+    return analyse_with(articles, sources, jobs, lambda keys: {}, lambda key, members: key)[0]
+
+
+def analyse_with(
+    articles: Sequence[Article],
+    sources: Sequence[Source],
+    jobs: int,
+    lookup: Callable[[Iterable[str]], Mapping[str, StoryAnalysis]],
+    key_of: Callable[[str, list[Article]], str],
+) -> tuple[Site, dict[str, str], dict[str, StoryAnalysis]]:
+    """Analyse, taking story analyses that lookup finds under key_of(story id, members).
+
+    Returns the site, story id -> analysis key, and the analyses made (key -> analysis).
+    """
+    from site_src import align, cluster
+
     articles = tuple(sorted(articles, key=lambda a: a.id))
     by_id = {a.id: a for a in articles}
     stories = cluster.find_stories(articles)
-    groups = [[by_id[i] for i in s.member_ids] for s in stories if len(s.member_ids) > 1]
-    analyses = iter(_map(align.analyse_story, groups, jobs))
+    groups = {s.id: [by_id[i] for i in s.member_ids] for s in stories if len(s.member_ids) > 1}
+    keys = {story_id: key_of(story_id, members) for story_id, members in groups.items()}
+    found = dict(lookup(keys.values()))
+    missing = [story_id for story_id in groups if keys[story_id] not in found]
+    made = dict(zip((keys[i] for i in missing),
+                    _map(align.analyse_story, [groups[i] for i in missing], jobs), strict=True))
+    found.update(made)
     analysed = tuple(
-        replace(s, analysis=next(analyses)) if len(s.member_ids) > 1 else s for s in stories
+        replace(s, analysis=found[keys[s.id]]) if s.id in keys else s for s in stories
     )
     story_of = {member: s.id for s in analysed for member in s.member_ids}
-    return Site(
+    site = Site(
         articles=articles,
         sources=_complete_sources(articles, sources),
         stories=analysed,
         story_of=story_of,
     )
+    return site, keys, made
 
 
 def _map(function: Callable, items: list, jobs: int) -> Iterable:
@@ -86,41 +130,146 @@ def _complete_sources(articles: Sequence[Article], sources: Sequence[Source]) ->
     return tuple(known.get(k, Source(key=k, name=k)) for k in keys)
 
 
-def build(config: Config, report: Callable[[str], None] = lambda _: None) -> BuildResult:
-    """Run the whole build and swap the finished site into config.out_dir."""
-    check_output_dir(config.out_dir, config.content_dir)
-    timings: list[tuple[str, float]] = []
-    clock = time.perf_counter()
 
-    def lap(stage: str) -> None:
-        nonlocal clock
+class _Clock:
+    """Stage timings of one build."""
+
+    def __init__(self) -> None:
+        self.timings: list[tuple[str, float]] = []
+        self.last = time.perf_counter()
+
+    def lap(self, stage: str) -> None:
+        """Record the time since the previous lap under stage."""
         now = time.perf_counter()
-        timings.append((stage, now - clock))
-        clock = now
+        self.timings.append((stage, now - self.last))
+        self.last = now
+
+
+def build(config: Config, report: Callable[[str], None] = lambda _: None) -> BuildResult:
+    """Build the site incrementally (state in config.cache_dir) and swap it into out_dir.
+
+    The output is byte for byte what a clean build of the same corpus writes (the Whoosh
+    index excepted: it holds the same documents, updated in place).
+    """
+    check_output_dir(config.out_dir, config.content_dir)
+    clock = _Clock()
+    code = cache.code_version()
+    state = cache.load_state(config.cache_dir, code)
+    scan = cache.scan_content(config.content_dir, state.content if state else {})
+    templates, settings = cache.templates_version(config), cache.settings_version(config)
+    out = config.out_dir.resolve()
+    site_ok = (state is not None and state.out_dir == str(out) and state.site_id is not None
+               and cache.site_identity(out) == state.site_id)
+    same_look = state is not None and (state.templates, state.settings) == (templates, settings)
+    clock.lap("scan")
+    if site_ok and same_look and cache.same_content(scan, state.content):
+        return _unchanged(config, state, scan, clock, report)
+    from site_src import rebuild, search_export
+    from site_src.pages import render_site
 
     corpus = load(config)
-    lap("load")
-    site = analyse_corpus(corpus.articles, corpus.sources, config.jobs)
-    lap("analyse")
+    clock.lap("load")
+    fingerprints = {a.id: cache.article_fingerprint(a) for a in corpus.articles}
+    site, analysis_keys = _analyse_cached(corpus, config, code, fingerprints)
+    clock.lap("analyse")
     urls = Urls(base_url=config.base_url, site_url=config.site_url)
-    files = render_site(site, config, urls, progress=config.progress)
-    lap("render")
-    with staged_output(config.out_dir) as stage:
-        index_dir = stage / "search" / "whoosh"
-        search.build_index(site, index_dir, urls)
-        lap("index")
-        exported = search_export.export_static(index_dir)
+    keys = rebuild.page_keys(site, fingerprints, analysis_keys)
+    rows = rebuild.row_digests(site, urls)
+    partial = site_ok and same_look
+    if partial:
+        files, kept = rebuild.render_changed(site, config, urls, keys, state.pages)
+    else:
+        files, kept = render_site(site, config, urls, progress=config.progress), set()
+    clock.lap("render")
+    # A large old site is deleted by a detached process after the swap.
+    with staged_output(out, defer_removal=len(keys) > DEFER_REMOVAL_PAGES) as stage:
+        _index(site, urls, stage / "search" / "whoosh", _previous_index(config, state, site_ok),
+               rows)
+        clock.lap("index")
+        exported = search_export.export_static(stage / "search" / "whoosh")
         files.update({f"search/static/{rel}": data for rel, data in exported.items()})
-        lap("export")
-        changed = write_files(stage, files, previous=config.out_dir)
-        lap("write")
-    report(f"built {len(files)} files ({changed} changed) in {config.out_dir}")
-    return BuildResult(
-        site=site,
-        problems=corpus.problems,
-        files=len(files),
-        changed=changed,
-        out_dir=config.out_dir,
-        timings=tuple(timings),
-    )
+        clock.lap("export")
+        try:
+            changed = write_files(stage, files, previous=out, keep=kept)
+        except MissingPrevious:  # the old site was edited by hand: render every page
+            files.update(render_site(site, config, urls, progress=config.progress))
+            changed, kept, partial = write_files(stage, files, previous=out), set(), False
+        total = len(files) + len(kept)
+        clock.lap("write")
+    mode = "incremental" if partial else ("render" if state else "clean")
+    cache.save_index(config.cache_dir, out / "search" / "whoosh", rows)
+    cache.save_state(config.cache_dir, cache.State(
+        code=code, content=scan, templates=templates, settings=settings, pages=keys, rows=rows,
+        site_id=cache.site_identity(out), out_dir=str(out), problems=corpus.problems, files=total))
+    clock.lap("save")
+    report(f"built {total} files ({changed} changed, {mode}) in {config.out_dir}")
+    return BuildResult(problems=corpus.problems, files=total, changed=changed,
+                       out_dir=config.out_dir, timings=tuple(clock.timings), mode=mode,
+                       make_site=lambda: site)
 
+
+def _unchanged(config: Config, state: cache.State, scan: dict, clock: _Clock,
+               report: Callable[[str], None]) -> BuildResult:
+    """Answer a build whose inputs and output are what the cache recorded: nothing to do."""
+    errors = [p for p in state.problems if p.severity == "error"]
+    if config.strict and errors:
+        raise BuildError(
+            f"{len(errors)} file problem(s) in {config.content_dir} (strict mode)", state.problems)
+    if scan != state.content:  # touched but identical files: remember their new times
+        cache.save_state(config.cache_dir, replace(state, content=scan))
+    clock.lap("check")
+    report(f"nothing changed: {state.files} files in {config.out_dir}")
+
+    def make_site() -> Site:
+        """Analyse again (from the cache) when a caller asks for the site."""
+        from site_src import content
+
+        corpus = content.load_corpus(config.content_dir)
+        fingerprints = {a.id: cache.article_fingerprint(a) for a in corpus.articles}
+        return _analyse_cached(corpus, config, state.code, fingerprints)[0]
+
+    return BuildResult(problems=state.problems, files=state.files, changed=0,
+                       out_dir=config.out_dir, timings=tuple(clock.timings), mode="unchanged",
+                       make_site=make_site)
+
+
+def _analyse_cached(corpus: Corpus, config: Config, code: str,
+                    fingerprints: Mapping[str, str]) -> tuple[Site, dict[str, str]]:
+    """Analyse the corpus, reusing and then storing story analyses in the cache."""
+    store = cache.AnalysisStore(config.cache_dir)
+    try:
+        site, keys, made = analyse_with(
+            corpus.articles, corpus.sources, config.jobs, store.get_many,
+            lambda _id, members: cache.analysis_key(code, [fingerprints[a.id] for a in members]))
+        store.put_many(made, keep=keys.values())
+    finally:
+        store.close()
+    return site, keys
+
+
+def _previous_index(config: Config, state: cache.State | None,
+                    site_ok: bool) -> tuple[Path, Mapping[str, str]] | None:
+    """Return the index to update and what it holds: the previous site's, else the cache's."""
+    if site_ok and state is not None:
+        return config.out_dir.resolve() / "search" / "whoosh", state.rows
+    if state is not None:  # same code, but no previous site (e.g. a fresh CI runner)
+        return cache.load_index(config.cache_dir)
+    return None
+
+
+def _index(site: Site, urls: Urls, index_dir: Path,
+           previous: tuple[Path, Mapping[str, str]] | None, rows: Mapping[str, str]) -> None:
+    """Update the previous Whoosh index in place (linked into the stage), or build one."""
+    from site_src import rebuild, search
+
+    if previous is not None and previous[0].is_dir():
+        folder, old_rows = previous
+        try:
+            link_tree(folder, index_dir)
+            changed, deleted = rebuild.search_changes(old_rows, rows)
+            if changed or deleted:
+                search.update_documents(index_dir, site, urls, changed, deleted)
+            return
+        except Exception:  # noqa: BLE001 - a damaged previous index: build a fresh one
+            pass
+    search.build_index(site, index_dir, urls)

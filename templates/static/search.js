@@ -552,6 +552,8 @@
       try {
         await index.meta().catch(function () { useApi = true; });
         var out = useApi && !prefix ? await runApi(p) : await runStatic(p, prefix);
+        // The API has no typo tolerance: when it finds nothing, let the static export correct.
+        if (useApi && !prefix && !out.total) out = await runStatic(p, prefix);
         if (mine !== seq) return;
         var note = out.total ? out.total + (out.total === 1 ? " result" : " results") : "No results for “" + p.q + "”.";
         if (out.corrected) note = "No results for “" + p.q + "”; showing results for “" + out.corrected + "”. " + note;

@@ -1,0 +1,288 @@
+"""Incremental build state in `.cache/`: input digests, page keys and cached story analyses.
+
+Everything is keyed by content: a content file by the SHA-256 of its bytes (its size and
+modification time only spare re-reading a file that was not touched), a story analysis by its
+members' article fingerprints and the code version, a page by the fingerprints of what it
+shows. The code version covers every module of `site_src/` and the versions of the libraries
+that shape the output, so a code change starts a clean build. A missing, partial, foreign or
+corrupt cache is simply ignored (the build is then a clean one).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+import pickle
+import shutil
+import sqlite3
+import sys
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field, fields
+from importlib import metadata
+from pathlib import Path
+
+from site_src.config import Config
+from site_src.model import Article, Problem, StoryAnalysis
+from site_src.render import bundled_templates
+
+STATE_FILE = "state.pickle"
+SEARCH_FOLDER = "search"
+ANALYSES_FILE = "analyses.sqlite"
+FORMAT = 1
+# Libraries whose version can change the bytes of the site.
+LIBRARIES = ("jinja2", "markdown-it-py", "Whoosh-Reloaded", "PyYAML", "rapidfuzz", "datasketch",
+             "python-dateutil", "scikit-learn", "numpy", "MarkupSafe")
+# Modules that never shape the output (the preview and the import command).
+NEUTRAL_MODULES = frozenset({"serve.py", "watch.py", "importer.py"})
+# Settings that never change the output's bytes.
+NEUTRAL_SETTINGS = frozenset({"root", "out_dir", "cache_dir", "jobs", "progress", "strict"})
+
+FileStat = tuple[int, int, str]  # size, mtime_ns, sha256 hex
+
+
+@dataclass
+class State:
+    """What the previous build consumed and produced (pickled into .cache/state.pickle)."""
+
+    code: str
+    content: dict[str, FileStat] = field(default_factory=dict)
+    templates: str = ""
+    settings: str = ""
+    pages: dict[str, str] = field(default_factory=dict)  # output path -> page key
+    rows: dict[str, str] = field(default_factory=dict)  # search document key -> row digest
+    site_id: tuple[int, int, int] | None = None  # identity of the output folder it wrote
+    out_dir: str = ""
+    problems: tuple[Problem, ...] = ()
+    files: int = 0
+    format: int = FORMAT
+
+
+def digest(*parts: object) -> str:
+    """Return a SHA-256 hex digest of the reprs of parts (stable across runs)."""
+    hasher = hashlib.sha256()
+    for part in parts:
+        hasher.update(part.encode("utf-8") if isinstance(part, str) else repr(part).encode())
+        hasher.update(b"\x00")
+    return hasher.hexdigest()
+
+
+def code_version() -> str:
+    """Return a digest of the package's source files, Python and the output-shaping libraries."""
+    package = Path(__file__).resolve().parent
+    hasher = hashlib.sha256(sys.version.encode())
+    for path in sorted(p for p in package.glob("*.py") if p.name not in NEUTRAL_MODULES):
+        hasher.update(path.name.encode() + b"\x00" + path.read_bytes())
+    for name in LIBRARIES:
+        try:
+            hasher.update(f"{name}={metadata.version(name)}".encode())
+        except metadata.PackageNotFoundError:
+            hasher.update(f"{name}=none".encode())
+    return hasher.hexdigest()
+
+
+def templates_version(config: Config) -> str:
+    """Return a digest of every template and static file the build may read."""
+    hasher = hashlib.sha256()
+    folders = dict.fromkeys((config.templates_dir.resolve(), bundled_templates()))
+    for place, folder in enumerate(folders):  # user templates first, then the bundled ones
+        hasher.update(f"{place}".encode() + b"\x00")
+        if folder.is_dir():
+            for path in sorted(p for p in folder.rglob("*") if p.is_file()):
+                rel = path.relative_to(folder).as_posix()
+                hasher.update(rel.encode() + b"\x00" + path.read_bytes() + b"\x00")
+    return hasher.hexdigest()
+
+
+def settings_version(config: Config) -> str:
+    """Return a digest of the settings that shape the output (not where it goes)."""
+    shown = {f.name: str(getattr(config, f.name)) for f in fields(config)
+             if f.name not in NEUTRAL_SETTINGS}
+    return digest(sorted(shown.items()))
+
+
+def scan_content(content_dir: Path, known: Mapping[str, FileStat]) -> dict[str, FileStat]:
+    """Return (size, mtime, sha256) of every file under content_dir, re-hashing touched ones."""
+    found: dict[str, FileStat] = {}
+    seen: set[tuple[int, int]] = set()
+
+    def walk(folder: str, prefix: str) -> None:
+        """Scan one folder (symlinked folders followed once)."""
+        try:
+            entries = sorted(os.scandir(folder), key=lambda e: e.name)
+        except OSError:
+            return
+        for entry in entries:
+            rel = prefix + entry.name
+            try:
+                stat = entry.stat()
+            except OSError:
+                continue
+            if entry.is_dir():
+                if (stat.st_dev, stat.st_ino) not in seen:
+                    seen.add((stat.st_dev, stat.st_ino))
+                    walk(entry.path, rel + "/")
+                continue
+            old = known.get(rel)
+            if old is not None and old[0] == stat.st_size and old[1] == stat.st_mtime_ns:
+                found[rel] = old
+                continue
+            try:
+                with open(entry.path, "rb") as handle:
+                    sha = hashlib.sha256(handle.read()).hexdigest()
+            except OSError:
+                continue
+            found[rel] = (stat.st_size, stat.st_mtime_ns, sha)
+
+    if content_dir.is_dir():
+        walk(str(content_dir), "")
+    return found
+
+
+def same_content(left: Mapping[str, FileStat], right: Mapping[str, FileStat]) -> bool:
+    """Tell whether two scans list the same files with the same bytes."""
+    return left.keys() == right.keys() and all(left[k][2] == right[k][2] for k in left)
+
+
+def site_identity(out_dir: Path) -> tuple[int, int, int] | None:
+    """Return what identifies one written site: its folder's and marker's inode and mtime."""
+    from site_src.output import MARKER
+
+    try:
+        folder = out_dir.stat()
+        marker = (out_dir / MARKER).stat()
+    except OSError:
+        return None
+    return (folder.st_ino, marker.st_ino, marker.st_mtime_ns)
+
+
+def load_state(cache_dir: Path, code: str) -> State | None:
+    """Return the previous build's state, or None when missing, corrupt or from other code."""
+    try:
+        with open(cache_dir / STATE_FILE, "rb") as handle:
+            state = pickle.load(handle)
+    except Exception:  # noqa: BLE001 - any unreadable cache means a clean build
+        return None
+    if not isinstance(state, State) or state.format != FORMAT or state.code != code:
+        return None
+    return state
+
+
+def save_state(cache_dir: Path, state: State) -> None:
+    """Write the state atomically (temporary file, then rename)."""
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    temporary = cache_dir / f".{STATE_FILE}.{os.getpid()}"
+    with open(temporary, "wb") as handle:
+        pickle.dump(state, handle, protocol=pickle.HIGHEST_PROTOCOL)
+    os.replace(temporary, cache_dir / STATE_FILE)
+
+
+def forget_state(cache_dir: Path) -> None:
+    """Remove the state, so the next build cannot trust the output folder."""
+    with contextlib.suppress(OSError):
+        (cache_dir / STATE_FILE).unlink()
+
+
+def article_fingerprint(article: Article) -> str:
+    """Return a digest of everything an article carries."""
+    return digest(article)
+
+
+def analysis_key(code: str, fingerprints: Iterable[str]) -> str:
+    """Return the cache key of a story analysis: the code and its members, in order."""
+    return digest(code, tuple(fingerprints))
+
+
+class AnalysisStore:
+    """Story analyses in SQLite, keyed by analysis_key; unreadable entries count as missing."""
+
+    def __init__(self, cache_dir: Path) -> None:
+        self.path = cache_dir / ANALYSES_FILE
+        self._db: sqlite3.Connection | None = None
+
+    def _connect(self) -> sqlite3.Connection:
+        """Open (or make) the database; a corrupt file is replaced by an empty one."""
+        if self._db is None:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            try:
+                self._db = self._open()
+            except sqlite3.DatabaseError:
+                for suffix in ("", "-wal", "-shm", "-journal"):
+                    with contextlib.suppress(OSError):
+                        Path(f"{self.path}{suffix}").unlink()
+                self._db = self._open()
+        return self._db
+
+    def _open(self) -> sqlite3.Connection:
+        """Connect and check the table."""
+        db = sqlite3.connect(self.path, timeout=30)
+        db.execute("CREATE TABLE IF NOT EXISTS analyses (key TEXT PRIMARY KEY, data BLOB)")
+        db.execute("SELECT count(*) FROM analyses").fetchone()
+        return db
+
+    def get_many(self, keys: Iterable[str]) -> dict[str, StoryAnalysis]:
+        """Return the cached analyses among keys."""
+        wanted = sorted(set(keys))
+        found: dict[str, StoryAnalysis] = {}
+        try:
+            db = self._connect()
+            for start in range(0, len(wanted), 500):
+                chunk = wanted[start:start + 500]
+                marks = ",".join("?" * len(chunk))
+                for key, data in db.execute(
+                        f"SELECT key, data FROM analyses WHERE key IN ({marks})", chunk):
+                    with contextlib.suppress(Exception):
+                        found[key] = pickle.loads(data)
+        except sqlite3.DatabaseError:
+            return found
+        return found
+
+    def put_many(self, items: Mapping[str, StoryAnalysis], keep: Iterable[str]) -> None:
+        """Store new analyses and drop every entry not in keep (one transaction)."""
+        rows = [(k, pickle.dumps(v, protocol=pickle.HIGHEST_PROTOCOL)) for k, v in items.items()]
+        with contextlib.suppress(sqlite3.DatabaseError):
+            db = self._connect()
+            with db:
+                db.executemany("INSERT OR REPLACE INTO analyses VALUES (?, ?)", rows)
+                db.execute("CREATE TEMP TABLE IF NOT EXISTS keep (key TEXT PRIMARY KEY)")
+                db.execute("DELETE FROM keep")
+                db.executemany("INSERT OR IGNORE INTO keep VALUES (?)", ((k,) for k in keep))
+                db.execute("DELETE FROM analyses WHERE key NOT IN (SELECT key FROM keep)")
+
+    def close(self) -> None:
+        """Close the database."""
+        if self._db is not None:
+            self._db.close()
+            self._db = None
+
+
+def save_index(cache_dir: Path, index_dir: Path, rows: Mapping[str, str]) -> None:
+    """Keep the site's Whoosh index and its row digests in the cache (for a runner that
+    restores .cache/ but not the previous site); replaced whole, never half-written."""
+    from site_src.output import link_tree
+
+    target = cache_dir / SEARCH_FOLDER
+    fresh = cache_dir / f".{SEARCH_FOLDER}.new-{os.getpid()}"
+    old = cache_dir / f".{SEARCH_FOLDER}.old-{os.getpid()}"
+    for leftover in (fresh, old):
+        shutil.rmtree(leftover, ignore_errors=True)
+    link_tree(index_dir, fresh / "whoosh")
+    with open(fresh / "rows.pickle", "wb") as handle:
+        pickle.dump(dict(rows), handle, protocol=pickle.HIGHEST_PROTOCOL)
+    if target.exists():
+        target.rename(old)
+    fresh.rename(target)
+    shutil.rmtree(old, ignore_errors=True)
+
+
+def load_index(cache_dir: Path) -> tuple[Path, dict[str, str]] | None:
+    """Return the cached Whoosh index folder and its row digests, or None."""
+    folder = cache_dir / SEARCH_FOLDER
+    try:
+        with open(folder / "rows.pickle", "rb") as handle:
+            rows = pickle.load(handle)
+    except Exception:  # noqa: BLE001 - no usable cached index
+        return None
+    if not isinstance(rows, dict) or not (folder / "whoosh").is_dir():
+        return None
+    return folder / "whoosh", rows
