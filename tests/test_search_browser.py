@@ -3,37 +3,20 @@ first by a plain static server (no Python search behind it), then by the preview
 
 from __future__ import annotations
 
-import functools
 import shutil
-import threading
 from collections.abc import Iterator
-from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
+from conftest import serve_static
 
 ROOT = Path(__file__).resolve().parents[1]
 CHROMIUM = Path("/usr/bin/chromium")
 BASE = "/some-repo/"
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync", "--no-first-run"]
 
 sync_api = pytest.importorskip("playwright.sync_api")
 if not CHROMIUM.exists():
     pytest.skip("Chromium is not installed at /usr/bin/chromium", allow_module_level=True)
-
-
-class _SubpathHandler(SimpleHTTPRequestHandler):
-    """Serves a folder as if it lived under BASE, like GitHub Pages serves a project site."""
-
-    def translate_path(self, path: str) -> str:
-        """Strip the base path; anything outside it maps to a missing file."""
-        if not path.startswith(BASE):
-            return str(Path(self.directory) / "__outside_base__")
-        return super().translate_path("/" + path[len(BASE):])
-
-    def log_message(self, format: str, *args: object) -> None:  # noqa: A002
-        """Stay quiet."""
 
 
 @pytest.fixture(scope="module")
@@ -59,26 +42,16 @@ def built_site(built) -> Path:
 def site_url(request: pytest.FixtureRequest, built_site: Path) -> Iterator[str]:
     """Serve the built site with a plain static server or with the preview server."""
     if request.param == "static":
-        handler = functools.partial(_SubpathHandler, directory=str(built_site))
-        server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-        threading.Thread(target=server.serve_forever, daemon=True).start()
-    else:
-        serve = pytest.importorskip("site_src.serve")
-        server = serve.start_server(built_site, BASE, "127.0.0.1", 0)
+        with serve_static(built_site, BASE) as url:
+            yield url
+        return
+    serve = pytest.importorskip("site_src.serve")
+    server = serve.start_server(built_site, BASE, "127.0.0.1", 0)
     try:
         yield f"http://127.0.0.1:{server.server_address[1]}{BASE}"
     finally:
         server.shutdown()
         server.server_close()
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[object]:
-    """Launch Debian's Chromium once for the module."""
-    with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
-        yield browser
-        browser.close()
 
 
 @pytest.fixture()

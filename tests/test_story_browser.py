@@ -54,17 +54,6 @@ def seed_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, P
         thread.join()
 
 
-@pytest.fixture(scope="module")
-def browser() -> Iterator[object]:
-    """Launch the system Chromium once for this module."""
-    with sync_api.sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            yield chromium
-        finally:
-            chromium.close()
-
-
 def _seed_story_path(out: Path) -> str:
     """Return the site path of the largest story, read from data/index.json."""
     index = json.loads((out / "data" / "index.json").read_text(encoding="utf-8"))
