@@ -127,6 +127,14 @@ def test_undated_articles_can_join_dated_ones():
     assert len(find_stories(articles)) == 1
 
 
+def test_undated_article_cannot_bridge_dated_reports_far_apart_in_time():
+    bridge = QUAKE_A + " " + QUAKE_B
+    articles = [make("q1", QUAKE_A, 0), make("q2", QUAKE_B, 30), make("both", bridge, None)]
+    stories = grouping(find_stories(articles))
+    assert not any({"q1", "q2"} <= story for story in stories)
+    assert len(stories) == 2
+
+
 def test_stories_are_sorted_newest_first_with_undated_last():
     stories = find_stories(corpus())
     assert [s.id for s in stories] == ["fight-a", "council", "quake-ten", "quake-five"]
