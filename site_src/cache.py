@@ -21,6 +21,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, fields
 from importlib import metadata
 from pathlib import Path
+from stat import S_ISREG
 
 from site_src.config import Config
 from site_src.model import Article, Problem, StoryAnalysis
@@ -122,6 +123,8 @@ def scan_content(content_dir: Path, known: Mapping[str, FileStat]) -> dict[str, 
                 if (stat.st_dev, stat.st_ino) not in seen:
                     seen.add((stat.st_dev, stat.st_ino))
                     walk(entry.path, rel + "/")
+                continue
+            if not S_ISREG(stat.st_mode):  # FIFOs, sockets, devices: never opened
                 continue
             old = known.get(rel)
             if old is not None and old[0] == stat.st_size and old[1] == stat.st_mtime_ns:

@@ -30,7 +30,7 @@ from __future__ import annotations
 import heapq
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 from scipy.sparse import csr_matrix
@@ -72,8 +72,27 @@ def find_stories(articles: Sequence[Article]) -> tuple[Story, ...]:
     for article, label in zip(ordered, labels, strict=True):
         groups.setdefault(int(label), []).append(article)
     stories = [(make_story(members), members) for members in groups.values()]
+    stories = make_ids_unique(stories)
     stories.sort(key=lambda pair: story_sort_key(pair[0], pair[1]))
     return tuple(story for story, _ in stories)
+
+
+def make_ids_unique(
+    stories: list[tuple[Story, list[Article]]],
+) -> list[tuple[Story, list[Article]]]:
+    """Give a derived id that equals another story's `story:` key a numbered suffix."""
+    manual = {s.id for s, members in stories if any(a.story_key for a in members)}
+    taken = {s.id for s, _ in stories}
+    unique = []
+    for story, members in sorted(stories, key=lambda pair: pair[0].id):
+        if story.id in manual and not any(a.story_key for a in members):
+            number = 2
+            while f"{story.id}-{number}" in taken:
+                number += 1
+            story = replace(story, id=f"{story.id}-{number}")
+            taken.add(story.id)
+        unique.append((story, members))
+    return unique
 
 
 def label_articles(ordered: Sequence[Article]) -> np.ndarray:

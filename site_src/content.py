@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import re
+import stat as stat_mode
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -23,7 +24,10 @@ from site_src.frontmatter import (
 )
 from site_src.model import Article, Corpus, Problem, Source
 from site_src.sources import load_sources, resolve_source
-from site_src.text import plain_text
+from site_src.text import plain_text, words
+
+# A news article is far smaller; a bigger file is a dump or a mistake and would slow every build.
+MAX_FILE_BYTES = 2_000_000
 
 RESERVED_IDS = frozenset(
     {"index", "static", "search", "feed", "sitemap", "robots", "404", "sources", "stories",
@@ -75,11 +79,9 @@ def load_corpus(content_dir: Path) -> Corpus:
     for rel, path in _find_markdown(content_dir, problems):
         shown = (content_dir / rel).as_posix()
         try:
-            data = path.read_bytes()
-        except OSError as err:
-            reason = err.strerror or type(err).__name__
-            problems.append(Problem(shown, 1, f"cannot read the file ({reason}); check that it "
-                                    "exists and is readable, or remove it"))
+            data = read_content_file(path)
+        except Bad as bad:
+            problems.append(Problem(shown, bad.line, bad.message))
             continue
         try:
             raw = decode_utf8(data)
@@ -105,6 +107,27 @@ def load_corpus(content_dir: Path) -> Corpus:
     sources += [Source(k, free_names[k]) for k in sorted(used) if k not in declared]
     sources.sort(key=lambda s: s.key)
     return Corpus(tuple(articles), tuple(sources), tuple(problems))
+
+
+def read_content_file(path: Path) -> bytes:
+    """Read one content file's bytes; raise Bad when it is unreadable, special or too big."""
+    try:
+        info = os.stat(path)
+        if not stat_mode.S_ISREG(info.st_mode):
+            raise Bad(1, "this is not a regular file (a pipe, socket or device named .md); "
+                         "remove it or replace it with a text file")
+        with open(path, "rb") as handle:
+            data = handle.read(MAX_FILE_BYTES + 1)
+    except OSError as err:
+        reason = err.strerror or type(err).__name__
+        raise Bad(1, f"cannot read the file ({reason}); check that it exists (a symbolic link "
+                     "may point nowhere) and is readable, or remove it") from None
+    if len(data) > MAX_FILE_BYTES:
+        size = max(info.st_size, len(data)) / 1_000_000
+        raise Bad(1, f"the file is {size:.1f} MB; an article may be at most "
+                     f"{MAX_FILE_BYTES // 1_000_000} MB (about 300,000 words): remove what is not "
+                     "the article, or split it into several articles")
+    return data
 
 
 def _find_markdown(root: Path, problems: list[Problem]) -> list[tuple[str, Path]]:
@@ -152,15 +175,20 @@ def _parse_article(
     values = check_fields(fields, path, problems)
     stem = path.rsplit("/", 1)[-1].removesuffix(".md")
     _check_id(stem, path, problems)
+    text = body_text(body) if body.strip() else ""
     if not body.strip():
         problems.append(Problem(path, body_line - 1, "the article has no text after the front "
                                 "matter; put the article's paragraphs below the closing ---"))
+    elif not words(text):
+        problems.append(Problem(path, body_line, "the article text has no words (only markup, "
+                                "punctuation or symbols); put the article's paragraphs below "
+                                "the closing ---", "warning"))
     problems.sort(key=lambda p: p.line)
     if any(p.severity == "error" for p in problems):
         return None, problems, None
     key, name = resolve_source(str(values["source"]), sources)
     article = Article(
-        id=stem, title=str(values["title"]), source=key, body=body, text=body_text(body),
+        id=stem, title=str(values["title"]), source=key, body=body, text=text,
         path=path, published=values["published"], url=values["url"],  # type: ignore[arg-type]
         authors=values["authors"], story_key=values["story"],  # type: ignore[arg-type]
         language=str(values["language"]), boilerplate=str(values["boilerplate"]),

@@ -7,6 +7,7 @@ word-level edit distance (rapidfuzz Indel on words coded as characters).
 
 from __future__ import annotations
 
+import bisect
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -116,42 +117,55 @@ def classify(indel: float, cos: float) -> str:
 
 
 def match_all(docs: list[Doc]) -> dict[tuple[int, int, int], Match]:
-    """Find, for each sentence and each other member, the best matching window there."""
+    """Find, for each sentence and each other member, the best matching window there.
+
+    The cosine products stay sparse, so a very long member costs what its shared words cost,
+    not sentences times windows.
+    """
     queries, targets = build_matrix(docs)
     best: dict[tuple[int, int, int], Match] = {}
-    offsets = np.cumsum([0] + [t.shape[0] for t in targets])
-    every = sparse.vstack(targets).T.tocsc()
     for i, doc in enumerate(docs):
         live = [k for k in range(len(doc.spans)) if not doc.boiler[k] and doc.counts[k]]
         if not live:
             continue
-        cos_all = (queries[i][live] @ every).toarray()
+        mine = queries[i][live]
         for j, other in enumerate(docs):
             if j == i or not other.units:
                 continue
-            block = cos_all[:, offsets[j] : offsets[j + 1]]
-            for row in np.flatnonzero(block.max(axis=1) >= PREFILTER_COS):
-                found = _best_window(doc, live[row], other, j, block[row])
+            block = sparse.csr_matrix(mine @ targets[j].T)
+            block.data[block.data < PREFILTER_COS] = 0.0  # windows below it are never used
+            block.eliminate_zeros()
+            block.sort_indices()
+            for row in np.flatnonzero(np.diff(block.indptr)):
+                lo, hi = block.indptr[row], block.indptr[row + 1]
+                cols, vals = block.indices[lo:hi], block.data[lo:hi]
+                found = _best_window(doc, live[row], other, j, cols, vals)
                 if found is not None:
                     best[(i, live[row], j)] = found
+    starts = [sorted((d.spans[a][0], u) for u, (a, _b) in enumerate(d.units)) for d in docs]
     for i in range(len(docs)):
-        _fill_sandwiches(docs, i, best, queries, targets)
+        _fill_sandwiches(docs, i, best, queries, targets, starts)
     return best
 
 
-def _best_window(doc: Doc, k: int, other: Doc, j: int, cos_row: np.ndarray) -> Match | None:
-    """Score the best few windows of another member for one sentence by exact word Indel."""
-    top = min(TOP_WINDOWS, cos_row.size)
-    cand = np.argpartition(-cos_row, top - 1)[:top] if cos_row.size > top else range(top)
+def _best_window(
+    doc: Doc, k: int, other: Doc, j: int, cols: np.ndarray, vals: np.ndarray
+) -> Match | None:
+    """Score the best few windows of another member for one sentence by exact word Indel.
+
+    cols (sorted)/vals: the windows with a cosine of at least PREFILTER_COS.
+    """
+    top = np.lexsort((cols, -vals))[:TOP_WINDOWS]
     found: Match | None = None
     key_best: tuple[int, float] = (0, 0.0)
-    chosen = {int(c) for c in cand}
+    chosen = {int(cols[c]) for c in top}
     for u in list(chosen):
         a, b = other.units[u]
         if a != b:
             chosen.update(other.single[a], other.single[b])
     for u in sorted(chosen):
-        cos = float(cos_row[u])
+        at = int(np.searchsorted(cols, u))
+        cos = float(vals[at]) if at < cols.size and cols[at] == u else 0.0
         if cos < PREFILTER_COS:
             continue
         a, b = other.units[u]
@@ -177,7 +191,7 @@ def _shares_enough(mine: frozenset[str], theirs: frozenset[str]) -> bool:
     return len(mine & theirs) >= min(MIN_SHARED, len(mine), len(theirs)) > 0
 
 
-def _fill_sandwiches(docs, i, best, queries, targets) -> None:  # noqa: ANN001
+def _fill_sandwiches(docs, i, best, queries, targets, starts) -> None:  # noqa: ANN001
     """Align unmatched sentences lying between two sentences aligned to the same passage."""
     doc = docs[i]
     live = [k for k in range(len(doc.spans)) if not doc.boiler[k] and doc.counts[k]]
@@ -189,11 +203,7 @@ def _fill_sandwiches(docs, i, best, queries, targets) -> None:  # noqa: ANN001
             before, after = best.get((i, prev_k, j)), best.get((i, next_k, j))
             if before is None or after is None or not before.end <= after.start:
                 continue
-            units = [
-                u
-                for u, (a, b) in enumerate(other.units)
-                if other.spans[a][0] >= before.end and other.spans[b][1] <= after.start
-            ]
+            units = _units_between(other, before.end, after.start, starts[j])
             if not units or len(units) > 5:
                 continue
             cos = (queries[i][[k]] @ targets[j][units].T).toarray()[0]
@@ -207,3 +217,17 @@ def _fill_sandwiches(docs, i, best, queries, targets) -> None:  # noqa: ANN001
             indel = Indel.normalized_similarity(doc.codes[k], code)
             score = round(0.5 * indel + 0.5 * float(cos[u_best]), 6)
             best[(i, k, j)] = Match(PARAPHRASED, score, j, other.spans[a][0], other.spans[b][1])
+
+
+def _units_between(other: Doc, lo: int, hi: int, starts: list[tuple[int, int]]) -> list[int]:
+    """Return the windows of other lying within [lo, hi), in window order ([] if over 5).
+
+    starts is (start offset, window) sorted. At most three windows start in the range but end
+    past hi, so a range holding more than 8 starts has more than 5 windows: callers skip it.
+    """
+    first = bisect.bisect_left(starts, (lo, -1))
+    last = bisect.bisect_left(starts, (hi + 1, -1))
+    if last - first > 8:
+        return []
+    found = [u for _s, u in starts[first:last] if other.spans[other.units[u][1]][1] <= hi]
+    return sorted(found)
