@@ -32,8 +32,8 @@ SEARCH_FOLDER = "search"
 ANALYSES_FILE = "analyses.sqlite"
 FORMAT = 1
 # Libraries whose version can change the bytes of the site.
-LIBRARIES = ("jinja2", "markdown-it-py", "Whoosh-Reloaded", "PyYAML", "rapidfuzz", "datasketch",
-             "python-dateutil", "scikit-learn", "numpy", "MarkupSafe")
+LIBRARIES = ("jinja2", "markdown-it-py", "Whoosh-Reloaded", "PyYAML", "rapidfuzz", "scipy",
+             "scikit-learn", "numpy", "MarkupSafe")
 # Modules that never shape the output (the preview and the import command).
 NEUTRAL_MODULES = frozenset({"serve.py", "watch.py", "importer.py"})
 # Settings that never change the output's bytes.

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Collection, Iterable
 from datetime import UTC, datetime
 
 import jinja2
@@ -37,8 +37,15 @@ PROGRESS_MIN_PAGES = 2000
 Files = dict[str, bytes]
 
 
-def render_site(site: Site, config: Config, urls: Urls, progress: bool = False) -> Files:
-    """Render every file of the site (search index files excepted)."""
+def render_site(
+    site: Site, config: Config, urls: Urls, progress: bool = False,
+    kept: Collection[str] = frozenset(),
+) -> Files:
+    """Render every file of the site (search index files excepted).
+
+    Article and story pages whose output path is in `kept` are not rendered: an incremental
+    build keeps them from the previous site. Listings, feeds and the sitemap always are.
+    """
     env = make_environment(config, urls, site)
     files: Files = {}
 
@@ -64,13 +71,17 @@ def render_site(site: Site, config: Config, urls: Urls, progress: bool = False) 
             path_for(source), [a for a in listed if a.source == source.key]))
     put("feed.xml", _render_feed(env, urls, config.title, "feed.xml", "", listed))
     for article in _progress(listed, progress, "articles"):
-        put(path_for(article), _render_article(env, site, urls, article))
+        if output_file(path_for(article)) not in kept:
+            put(path_for(article), _render_article(env, site, urls, article))
     for story in _progress(multi, progress, "stories"):
-        put(path_for(story), render_page(env, "story.html", story=story,
-                                         **storyview.story_context(story, site, urls)))
-        files[story_json_path(story)] = export.story_json(story, site, urls).encode("utf-8")
+        if output_file(path_for(story)) not in kept:
+            put(path_for(story), render_page(env, "story.html", story=story,
+                                             **storyview.story_context(story, site, urls)))
+        if story_json_path(story) not in kept:
+            files[story_json_path(story)] = export.story_json(story, site, urls).encode("utf-8")
     files["data/index.json"] = export.index_json(site, urls).encode("utf-8")
-    put("sitemap.xml", render_page(env, "sitemap.xml", locations=_sitemap(files, urls)))
+    pages = [*files, *kept]
+    put("sitemap.xml", render_page(env, "sitemap.xml", locations=_sitemap(pages, urls)))
     put("robots.txt", f"User-agent: *\nAllow: /\nSitemap: {urls.absolute('sitemap.xml')}\n")
     files[".nojekyll"] = b""
     files.update(_static_files(config))
@@ -141,7 +152,7 @@ def _story_of(site: Site, article_id: str) -> Story | None:
     return site.story(site.story_of[article_id]) if article_id in site.story_of else None
 
 
-def _sitemap(files: Files, urls: Urls) -> list[str]:
+def _sitemap(files: Iterable[str], urls: Urls) -> list[str]:
     """List the absolute URLs of every HTML page except the 404 page."""
     pages = []
     for rel in sorted(files):

@@ -4,8 +4,8 @@ A page's key is a digest of everything it shows: an article page depends on the 
 outlet and its story (members, their outlets, the story's analysis); a story page and its JSON
 on the story. Pages whose key did not change keep the previous build's bytes. Listings, feeds,
 outlet pages (site-wide reuse tallies), the sitemap and data/index.json are always rendered:
-they are few. `render_changed` mirrors `pages.render_site` page by page, so its output is the
-same bytes (the property test in tests/test_incremental.py holds them together).
+they are few. `render_changed` hands the unchanged keys to `pages.render_site`, so an
+incremental build renders with the same code as a clean one.
 """
 
 from __future__ import annotations
@@ -15,17 +15,16 @@ from collections.abc import Mapping
 import jinja2
 from jinja2 import meta
 
-from site_src import export, pages, search, storyview
+from site_src import search
 from site_src.cache import digest
 from site_src.config import Config
 from site_src.model import Site
-from site_src.render import article_sort_key, make_environment, render_page
+from site_src.pages import render_site
+from site_src.render import make_environment
 from site_src.urls import (
     Urls,
     output_file,
     path_for,
-    source_feed_path,
-    static_path,
     story_json_path,
 )
 
@@ -87,51 +86,13 @@ def keys_are_safe(env: jinja2.Environment) -> bool:
 
 def render_changed(site: Site, config: Config, urls: Urls, keys: Mapping[str, str],
                    old_keys: Mapping[str, str]) -> tuple[dict[str, bytes], set[str]]:
-    """Render what render_site renders, skipping keyed pages whose key is unchanged.
+    """Render the site, skipping keyed pages whose key is unchanged.
 
     Returns the rendered files and the set of output paths to keep from the previous site.
     """
-    env = make_environment(config, urls, site)
-    safe = keys_are_safe(env)
+    safe = keys_are_safe(make_environment(config, urls, site))
     kept = {rel for rel, key in keys.items() if safe and old_keys.get(rel) == key}
-    files: dict[str, bytes] = {}
-
-    def put(site_path: str, text: str) -> None:
-        files[output_file(site_path)] = text.encode("utf-8")
-
-    listed = sorted(site.articles, key=article_sort_key)
-    multi = sorted((s for s in site.stories if len(s.member_ids) > 1),
-                   key=lambda s: (-len(s.member_ids), s.id))
-    story_items = [(s, storyview.story_summary(s, site)) for s in multi]
-    put("", render_page(env, "index.html", story_items=story_items[:pages.STORIES_ON_HOME],
-                        articles=listed[:pages.LATEST_ON_HOME]))
-    put("stories/", render_page(env, "stories.html", story_items=story_items))
-    put("search/", render_page(env, "search.html"))
-    put("404.html", render_page(env, "404.html"))
-    put("sources/", render_page(env, "sources.html", source_items=pages._source_counts(site)))
-    for source in site.sources:
-        put(path_for(source), pages._render_source(env, site, urls, source, listed, story_items))
-        put(source_feed_path(source), pages._render_feed(
-            env, urls, f"{source.name} · {config.title}", source_feed_path(source),
-            path_for(source), [a for a in listed if a.source == source.key]))
-    put("feed.xml", pages._render_feed(env, urls, config.title, "feed.xml", "", listed))
-    for article in listed:
-        if output_file(path_for(article)) not in kept:
-            put(path_for(article), pages._render_article(env, site, urls, article))
-    for story in multi:
-        if output_file(path_for(story)) not in kept:
-            put(path_for(story), render_page(env, "story.html", story=story,
-                                             **storyview.story_context(story, site, urls)))
-        if story_json_path(story) not in kept:
-            files[story_json_path(story)] = export.story_json(story, site, urls).encode("utf-8")
-    files["data/index.json"] = export.index_json(site, urls).encode("utf-8")
-    every = dict.fromkeys([*files, *kept], b"")
-    put("sitemap.xml", render_page(env, "sitemap.xml", locations=pages._sitemap(every, urls)))
-    put("robots.txt", f"User-agent: *\nAllow: /\nSitemap: {urls.absolute('sitemap.xml')}\n")
-    files[".nojekyll"] = b""
-    files.update(pages._static_files(config))
-    files["favicon.svg"] = files[static_path("favicon.svg")]
-    return files, kept
+    return render_site(site, config, urls, kept=kept), kept
 
 
 def row_digests(site: Site, urls: Urls) -> dict[str, str]:
