@@ -28,6 +28,7 @@ from site_src.model import (
     Site,
     Story,
 )
+from site_src.render import format_date
 
 # Class -> (colour, one-letter key, pattern kind); colours from a colour-blind safe palette,
 # and every class also differs by letter and pattern so colour is never the only cue.
@@ -223,7 +224,7 @@ def _tick_label(stamp: float, span: float) -> str:
     """Label a time: with hours for short spans, as a date for long ones (UTC)."""
     when = datetime.fromtimestamp(stamp, tz=UTC)
     if span > 3 * 86400:
-        return f"{when.day} {when.strftime('%b %Y')}"
+        return format_date(when)
     return f"{when.day} {when.strftime('%b %H:%M')} UTC"
 
 

@@ -20,6 +20,7 @@ from whoosh.qparser import MultifieldParser
 from whoosh.qparser.dateparse import DateParserPlugin
 from whoosh.query import And, DateRange, Query, Term
 
+from site_src.search_analysis import TOKEN
 from site_src.search_index import (  # noqa: F401 - re-exported for callers
     ANALYZER,
     ARTICLE,
@@ -269,9 +270,6 @@ def top_results(searcher, query: Query, limit: int, limiter: Query | None = None
     return collector.results()
 
 
-_WORD = re.compile(r"[\w*]+(?:\.?[\w*]+)*")
-
-
 @functools.lru_cache(maxsize=65536)
 def _term_of(word: str) -> str:
     """Return the index term of one lowercased word (stop words give "")."""
@@ -283,7 +281,7 @@ def make_snippet(text: str, terms: frozenset[str], width: int = 220) -> str:
     """Return escaped text around the first matched word, matches wrapped in <mark>."""
     heads = {t[:2] for t in terms}
     spans = []
-    for match in _WORD.finditer(text):
+    for match in TOKEN.finditer(text):
         word = match.group().lower()
         if word[:2] in heads and _term_of(word) in terms:
             spans.append(match.span())

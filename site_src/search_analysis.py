@@ -38,7 +38,7 @@ def make_analyzer():
 
 ANALYZER = make_analyzer()
 
-_TOKEN = re.compile(r"[\w*]+(?:\.?[\w*]+)*")  # Whoosh's default_pattern, without a group
+TOKEN = re.compile(r"[\w*]+(?:\.?[\w*]+)*")  # Whoosh's default_pattern, without a group
 _TERMS: dict[str, str] = {}  # word as written -> its index term ("" for a stop word)
 TEXT_NAMES = ("title", "body")
 ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz-_"
@@ -59,7 +59,7 @@ def analyse_text(text: str) -> tuple[int, list[str]]:
     Whoosh numbers the first kept token by its place among all tokens and the rest
     consecutively after it (StopFilter renumbering), so positions are offset + i.
     """
-    words = _TOKEN.findall(text)
+    words = TOKEN.findall(text)
     cache = _TERMS
     if len(cache) > 2_000_000:
         cache.clear()
