@@ -24,7 +24,12 @@ def make_parser() -> argparse.ArgumentParser:
         p.add_argument("--content", help="corpus folder (default content)")
         p.add_argument("--strict", action="store_true", default=None,
                        help="fail when any content file is bad (after listing every problem)")
-        p.add_argument("--jobs", type=int, help="worker processes for analysis (default: cores)")
+        p.add_argument("--jobs", type=int,
+                       help="local worker processes for alignment and rendering (default: cores)")
+        p.add_argument("--dask", metavar="ADDRESS",
+                       help="run those stages on a running Dask cluster, e.g. tcp://host:8786")
+        p.add_argument("--dask-local", type=int, metavar="N",
+                       help="run them on a Dask LocalCluster of N processes started for the build")
         p.add_argument("--quiet", action="store_true", help="no progress output")
 
     site_flags(sub.add_parser("build", help="build the site into _site/ (the default)"))
@@ -80,6 +85,11 @@ def _config(args: argparse.Namespace):  # noqa: ANN202 - Config, imported lazily
 
 def _overrides(args: argparse.Namespace) -> dict[str, object]:
     """Return the settings the command line overrides."""
+    dask, dask_local = getattr(args, "dask", None), getattr(args, "dask_local", None)
+    if dask and dask_local is None:  # one Dask choice on the command line replaces site.yml's
+        dask_local = 0
+    if dask_local and dask is None:
+        dask = ""
     return dict(
         out_dir=getattr(args, "out", None),
         base_url=getattr(args, "base_url", None),
@@ -87,6 +97,8 @@ def _overrides(args: argparse.Namespace) -> dict[str, object]:
         content_dir=getattr(args, "content", None),
         strict=getattr(args, "strict", None),
         jobs=getattr(args, "jobs", None),
+        dask=dask,
+        dask_local=dask_local,
         progress=False if getattr(args, "quiet", False) else None,
     )
 

@@ -33,6 +33,8 @@ class Config:
     strict: bool = False
     jobs: int = 1
     progress: bool = True
+    dask: str = ""  # address of a running Dask scheduler, e.g. tcp://host:8786
+    dask_local: int = 0  # start a local Dask cluster of this many worker processes
 
 
 def load_config(root: Path, **overrides: object) -> Config:
@@ -68,4 +70,21 @@ def load_config(root: Path, **overrides: object) -> Config:
             settings["base_url"] = normalise_base_url(str(settings["base_url"]))
         except ValueError as error:
             raise ConfigError(str(error)) from error
-    return replace(config, **settings)  # type: ignore[arg-type]
+    config = replace(config, **settings)  # type: ignore[arg-type]
+    check_workers(config, path)
+    return config
+
+
+def check_workers(config: Config, path: Path) -> None:
+    """Refuse worker settings that cannot work: wrong types, or two Dask choices at once."""
+    for name in ("jobs", "dask_local"):
+        value = getattr(config, name)
+        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            raise ConfigError(f"{path}: {name} must be a whole number >= 0, not {value!r}")
+    if not isinstance(config.dask, str):
+        raise ConfigError(f"{path}: dask must be a scheduler address such as "
+                          f"tcp://host:8786, not {config.dask!r}")
+    if config.dask and config.dask_local:
+        raise ConfigError(f"{path}: set either dask (use the running cluster at "
+                          f"{config.dask}) or dask_local (start a local cluster of "
+                          f"{config.dask_local} workers), not both")

@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 import jinja2
 from tqdm import tqdm
 
-from site_src import export, storyview
+from site_src import executor, export, storyview
 from site_src.config import Config
 from site_src.model import Article, Site, Source, Story
 from site_src.render import (
@@ -33,6 +33,8 @@ LATEST_ON_HOME = 30
 STORIES_ON_HOME = 20
 # Show a progress bar only for builds long enough to need one.
 PROGRESS_MIN_PAGES = 2000
+# Render article and story pages on the build's executor from this many pages on.
+PARALLEL_MIN_PAGES = 2000
 
 Files = dict[str, bytes]
 
@@ -70,15 +72,12 @@ def render_site(
             env, urls, f"{source.name} · {config.title}", source_feed_path(source),
             path_for(source), [a for a in listed if a.source == source.key]))
     put("feed.xml", _render_feed(env, urls, config.title, "feed.xml", "", listed))
-    for article in _progress(listed, progress, "articles"):
-        if output_file(path_for(article)) not in kept:
-            put(path_for(article), _render_article(env, site, urls, article))
-    for story in _progress(multi, progress, "stories"):
-        if output_file(path_for(story)) not in kept:
-            put(path_for(story), render_page(env, "story.html", story=story,
-                                             **storyview.story_context(story, site, urls)))
-        if story_json_path(story) not in kept:
-            files[story_json_path(story)] = export.story_json(story, site, urls).encode("utf-8")
+    items = _page_items(listed, multi, kept)
+    with tqdm(total=len(items), desc="render pages", unit="page", leave=False,
+              disable=not (progress and len(items) >= PROGRESS_MIN_PAGES)) as bar:
+        for rendered in executor.map_ordered(render_pages, items, shared=RenderJob(
+                site, config, urls, env), min_items=PARALLEL_MIN_PAGES, on_done=bar.update):
+            files.update(rendered)
     files["data/index.json"] = export.index_json(site, urls).encode("utf-8")
     pages = [*files, *kept]
     put("sitemap.xml", render_page(env, "sitemap.xml", locations=_sitemap(pages, urls)))
@@ -89,10 +88,74 @@ def render_site(
     return files
 
 
-def _progress(items: list, enabled: bool, label: str) -> Iterable:
-    """Wrap a long loop in a progress bar on builds large enough to need one."""
-    show = enabled and len(items) >= PROGRESS_MIN_PAGES
-    return tqdm(items, desc=f"render {label}", unit="page", disable=not show, leave=False)
+class RenderJob:
+    """What every article and story page needs. It travels to each worker once (the Jinja
+    environment stays behind; the worker makes its own, from the template sources)."""
+
+    def __init__(self, site: Site, config: Config, urls: Urls,
+                 env: jinja2.Environment | None = None) -> None:
+        self.site, self.config, self.urls = site, config, urls
+        self._env = env
+        self._templates: dict[str, str] | None = None
+
+    def environment(self) -> jinja2.Environment:
+        """Return the Jinja environment, made once per process."""
+        if self._env is None:
+            self._env = make_environment(self.config, self.urls, self.site)
+            if self._templates is not None:  # a worker may not see the template folders
+                self._env.loader = jinja2.DictLoader(self._templates)
+        return self._env
+
+    def __getstate__(self) -> dict[str, object]:
+        """Pickle the site and settings with the template sources, not the environment."""
+        return {"site": self.site, "config": self.config, "urls": self.urls, "_env": None,
+                "_templates": self._templates or _template_sources(self.environment())}
+
+
+def render_pages(job: RenderJob, item: tuple) -> list[tuple[str, bytes]]:
+    """Render one article page, or a story's page and JSON: (output path, bytes) pairs."""
+    env, site, urls = job.environment(), job.site, job.urls
+    if item[0] == "article":
+        article = site.article(item[1])
+        return [(output_file(path_for(article)),
+                 _render_article(env, site, urls, article).encode("utf-8"))]
+    _kind, story_id, page, data = item
+    story = site.story(story_id)
+    rendered = []
+    if page:
+        rendered.append((output_file(path_for(story)), render_page(
+            env, "story.html", story=story,
+            **storyview.story_context(story, site, urls)).encode("utf-8")))
+    if data:
+        rendered.append((story_json_path(story),
+                         export.story_json(story, site, urls).encode("utf-8")))
+    return rendered
+
+
+def _page_items(listed: list[Article], multi: list[Story], kept: Collection[str]) -> list[tuple]:
+    """List the article and story pages to render (those not kept), in output order."""
+    items: list[tuple] = [("article", a.id) for a in listed
+                          if output_file(path_for(a)) not in kept]
+    for story in multi:
+        page = output_file(path_for(story)) not in kept
+        data = story_json_path(story) not in kept
+        if page or data:
+            items.append(("story", story.id, page, data))
+    return items
+
+
+def _template_sources(env: jinja2.Environment) -> dict[str, str]:
+    """Return every template's source as the environment's loader finds it (static/ aside)."""
+    loader = env.loader
+    assert loader is not None
+    sources = {}
+    for name in loader.list_templates():
+        if not name.startswith("static/"):
+            try:
+                sources[name] = loader.get_source(env, name)[0]
+            except (UnicodeDecodeError, jinja2.TemplateNotFound):
+                continue
+    return sources
 
 
 def _render_article(env: jinja2.Environment, site: Site, urls: Urls, article: Article) -> str:

@@ -1,0 +1,292 @@
+"""Where the build's map-shaped stages run: this process, local worker processes or Dask.
+
+A build opens one `session` (jobs, Dask address or local cluster size, from the config) and
+the stages call `map_ordered(function, items)`. Without a session, with one job, or with few
+items, the items are mapped in this process. Otherwise they go out in batches (one task per
+batch, a few batches per worker) to a process pool forked for that call, or to a Dask
+distributed cluster: a running one (`dask="tcp://host:8786"`) or a LocalCluster started on
+127.0.0.1 for the session (`dask_local=N`). Nothing is started before a stage needs it, so
+small builds pay nothing. `shared`, an object every call needs (e.g. the whole Site), reaches
+each worker once: inherited through fork, or broadcast to every Dask worker. Results come
+back in the order of the items; a worker's exception re-raises here with its message.
+"""
+
+from __future__ import annotations
+
+import functools
+import gc
+import logging
+import multiprocessing
+import pickle
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ProcessPoolExecutor
+from contextlib import AbstractContextManager, contextmanager, nullcontext
+from contextvars import ContextVar
+from typing import Any, TypeVar
+
+from site_src.config import ConfigError
+
+# Batches per worker: enough to even out slow batches, few enough to keep task overhead low.
+BATCHES_PER_WORKER = 8
+# How long to wait for a Dask scheduler to answer and for its first worker to join.
+CONNECT_TIMEOUT = 30
+INSTALL_HINT = 'pip install -e ".[dask]"'
+
+T = TypeVar("T")
+_CURRENT: ContextVar[_Runner | None] = ContextVar("site_src_executor", default=None)
+_SHARED: Any = None  # in a pool worker: the shared object, inherited through fork
+
+
+class WorkerError(RuntimeError):
+    """A worker failed with an exception that cannot travel back as itself."""
+
+
+class _Runner:
+    """Maps in this process (the base of the parallel runners)."""
+
+    workers = 1
+
+    def map(self, function: Callable, items: list, shared: Any,
+            on_done: Callable[[int], None] | None) -> list:
+        """Map function over items in this process, in order."""
+        return _run_serial(function, items, shared, on_done)
+
+    def close(self) -> None:
+        """Release whatever the runner started."""
+
+
+class _PoolRunner(_Runner):
+    """Maps in local worker processes, a pool per call (forked where the platform can)."""
+
+    def __init__(self, jobs: int) -> None:
+        self.workers = jobs
+
+    def map(self, function: Callable, items: list, shared: Any,
+            on_done: Callable[[int], None] | None) -> list:
+        """Map in a fresh pool whose workers hold `shared` from their start."""
+        methods = multiprocessing.get_all_start_methods()
+        context = multiprocessing.get_context("fork" if "fork" in methods else None)
+        pool = ProcessPoolExecutor(max_workers=self.workers, mp_context=context,
+                                   initializer=_set_shared, initargs=(shared,))
+        try:
+            gc.freeze()  # forked workers then leave the parent's objects' pages shared
+            try:
+                pool.submit(int).result()  # starts every worker now, while gc is frozen
+            finally:
+                gc.unfreeze()
+            batches = split_batches(items, self.workers * BATCHES_PER_WORKER)
+            futures = [pool.submit(_run_pool_batch, function, batch) for batch in batches]
+            return _gather((f.result for f in futures), on_done)
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)
+
+
+class _DaskRunner(_Runner):
+    """Maps on a Dask distributed cluster: a running one, or a LocalCluster of this session."""
+
+    def __init__(self, address: str, local: int) -> None:
+        self.address, self.local = address, local
+        self.workers = max(local, 2)  # a remote cluster's size is known once connected
+        self.client: Any = None
+        self.cluster: Any = None
+
+    def connect(self) -> Any:
+        """Return the session's client, starting the local cluster or connecting first."""
+        if self.client is not None:
+            return self.client
+        distributed = _import_distributed()
+        if self.local:
+            self.cluster = distributed.LocalCluster(
+                n_workers=self.local, threads_per_worker=1, processes=True, host="127.0.0.1",
+                dashboard_address=None, silence_logs=logging.CRITICAL)
+            self.client = distributed.Client(self.cluster, set_as_default=False,
+                                             timeout=CONNECT_TIMEOUT)
+            return self.client
+        try:
+            self.client = distributed.Client(self.address, set_as_default=False,
+                                             timeout=CONNECT_TIMEOUT)
+        except OSError as error:
+            raise ConfigError(f"cannot reach the Dask scheduler at {self.address}: "
+                              f"{error}") from error
+        try:
+            self.client.wait_for_workers(1, timeout=CONNECT_TIMEOUT)
+        except TimeoutError as error:
+            raise ConfigError(f"no Dask worker joined the scheduler at {self.address} within "
+                              f"{CONNECT_TIMEOUT} s") from error
+        _check_worker_code(self.client, self.address)
+        return self.client
+
+    def map(self, function: Callable, items: list, shared: Any,
+            on_done: Callable[[int], None] | None) -> list:
+        """Broadcast shared once, submit a few batches per worker, gather in order."""
+        client = self.connect()
+        threads = sum(client.nthreads().values())
+        batches = split_batches(items, max(threads, 1) * BATCHES_PER_WORKER)
+        handle = None  # (scattered inside a list: a shared list or dict stays one object)
+        if shared is not None:
+            handle = client.scatter([shared], broadcast=True, hash=False)[0]
+        futures = [client.submit(run_batch, function, handle, batch, pure=False)
+                   for batch in batches]
+        try:
+            return _gather((f.result for f in futures), on_done)
+        finally:
+            client.cancel([*futures, *([handle] if handle is not None else [])])
+
+    def close(self) -> None:
+        """Close the client, and the local cluster when this session started one."""
+        if self.client is not None:
+            self.client.close()
+        if self.cluster is not None:
+            self.cluster.close()
+        self.client = self.cluster = None
+
+
+@contextmanager
+def session(jobs: int, dask: str = "", dask_local: int = 0) -> Iterator[_Runner]:
+    """Make a runner current for the block: Dask when asked, else `jobs` local processes."""
+    if dask and dask_local:
+        raise ConfigError("choose one of dask (a running cluster's address) and dask_local "
+                          "(start a local cluster), not both")
+    if dask or dask_local:
+        _import_distributed()  # fail now, with the install hint, not in the middle of a build
+        runner: _Runner = _DaskRunner(dask, dask_local)
+    elif jobs > 1:
+        runner = _PoolRunner(jobs)
+    else:
+        runner = _Runner()
+    token = _CURRENT.set(runner)
+    try:
+        yield runner
+    finally:
+        _CURRENT.reset(token)
+        runner.close()
+
+
+def ensure_session(jobs: int) -> AbstractContextManager:
+    """Return the open session's runner as a context, or a new session(jobs) when none is open."""
+    runner = _CURRENT.get()
+    return nullcontext(runner) if runner is not None else session(jobs)
+
+
+def wrap_in_session(function: Callable[..., T]) -> Callable[..., T]:
+    """Decorate a function of (config, ...) to run inside its config's session."""
+
+    @functools.wraps(function)
+    def wrapped(config: Any, *args: Any, **kwargs: Any) -> T:
+        with session(config.jobs, config.dask, config.dask_local):
+            return function(config, *args, **kwargs)
+
+    return wrapped
+
+
+def current() -> _Runner | None:
+    """Return the runner of the innermost open session, if any."""
+    return _CURRENT.get()
+
+
+def map_ordered(function: Callable, items: Iterable, *, shared: Any = None, min_items: int = 2,
+                on_done: Callable[[int], None] | None = None) -> list:
+    """Return [function(item)] (or function(shared, item)) for items, in order.
+
+    Runs on the current session's runner when there are at least min_items items, else here.
+    on_done(n) is called in this process as each run of n results arrives, in order.
+    """
+    items = list(items)
+    runner = _CURRENT.get()
+    if runner is None or runner.workers <= 1 or len(items) < max(min_items, 2):
+        return _run_serial(function, items, shared, on_done)
+    return runner.map(function, items, shared, on_done)
+
+
+def split_batches(items: list, count: int) -> list[list]:
+    """Split items into at most count consecutive batches of near-equal size."""
+    count = max(1, min(count, len(items)))
+    size, extra = divmod(len(items), count)
+    batches, start = [], 0
+    for number in range(count):
+        end = start + size + (1 if number < extra else 0)
+        batches.append(items[start:end])
+        start = end
+    return [b for b in batches if b]
+
+
+def run_batch(function: Callable, shared: Any, items: list) -> list:
+    """Map function over one batch (the task a Dask worker runs); errors stay portable."""
+    try:
+        return _run_serial(function, items, shared, None)
+    except Exception as error:  # noqa: BLE001 - re-raised as itself when it can travel
+        raise _portable(error) from None
+
+
+def _run_serial(function: Callable, items: list, shared: Any,
+                on_done: Callable[[int], None] | None) -> list:
+    """Map in this process, reporting each result to on_done."""
+    results = []
+    for item in items:
+        results.append(function(item) if shared is None else function(shared, item))
+        if on_done is not None:
+            on_done(1)
+    return results
+
+
+def _run_pool_batch(function: Callable, items: list) -> list:
+    """Map one batch in a pool worker, with the shared object the worker started with."""
+    return run_batch(function, _SHARED, items)
+
+
+def _set_shared(shared: Any) -> None:
+    """Pool worker initializer: keep the shared object for every batch."""
+    global _SHARED
+    _SHARED = shared
+
+
+def _gather(results: Iterable[Callable[[], list]], on_done: Callable[[int], None] | None) -> list:
+    """Collect batch results in order, reporting progress after each batch."""
+    gathered: list = []
+    for result in results:
+        part = result()
+        gathered.extend(part)
+        if on_done is not None:
+            on_done(len(part))
+    return gathered
+
+
+def _portable(error: Exception) -> Exception:
+    """Return the error itself if it survives pickling, else a WorkerError with its message."""
+    try:
+        pickle.loads(pickle.dumps(error))
+    except Exception:  # noqa: BLE001 - any failure to round-trip
+        return WorkerError(f"{type(error).__name__}: {error}")
+    return error
+
+
+def _import_distributed() -> Any:
+    """Import dask.distributed, or explain how to install it."""
+    try:
+        import distributed
+    except ImportError as error:
+        raise ConfigError(f"Dask builds need dask[distributed]: {INSTALL_HINT}") from error
+    return distributed
+
+
+def _check_worker_code(client: Any, address: str) -> None:
+    """Refuse a cluster whose workers run other code: the output would differ."""
+    from site_src.cache import code_version
+
+    try:
+        versions = client.run(_code_version)
+    except ImportError as error:
+        raise ConfigError(f"the Dask workers at {address} cannot import site_src ({error}); "
+                          "install this project on every worker") from error
+    here = code_version()
+    other = sorted(worker for worker, version in versions.items() if version != here)
+    if other:
+        raise ConfigError(f"Dask worker(s) {', '.join(other)} run a different version of "
+                          "site_src or its libraries; install the same version everywhere")
+
+
+def _code_version() -> str:
+    """Return the code version as a worker sees it."""
+    from site_src.cache import code_version
+
+    return code_version()
