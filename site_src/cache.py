@@ -11,25 +11,30 @@ corrupt cache is simply ignored (the build is then a clean one).
 from __future__ import annotations
 
 import contextlib
+import gc
 import hashlib
 import os
 import pickle
 import shutil
 import sqlite3
 import sys
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, fields
 from importlib import metadata
 from pathlib import Path
 from stat import S_ISREG
+from typing import Any
 
 from site_src.config import Config
-from site_src.model import Article, Problem, StoryAnalysis
+from site_src.model import Article, Problem
 from site_src.render import bundled_templates
 
 STATE_FILE = "state.pickle"
 SEARCH_FOLDER = "search"
 ANALYSES_FILE = "analyses.sqlite"
+PARSED_FILE = "parsed.sqlite"
+FEATURES_FILE = "features.pickle"
+EXPORT_FILE = "export.sqlite"
 FORMAT = 1
 # Libraries whose version can change the bytes of the site.
 LIBRARIES = ("jinja2", "markdown-it-py", "Whoosh-Reloaded", "PyYAML", "rapidfuzz", "scipy",
@@ -196,11 +201,25 @@ def analysis_key(code: str, fingerprints: Iterable[str]) -> str:
     return digest(code, tuple(fingerprints))
 
 
+@contextlib.contextmanager
+def paused_gc() -> Iterator[None]:
+    """Pause the cyclic garbage collector (unpickling many objects triggers it needlessly)."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
 class AnalysisStore:
     """Story analyses in SQLite, keyed by analysis_key; unreadable entries count as missing."""
 
-    def __init__(self, cache_dir: Path) -> None:
-        self.path = cache_dir / ANALYSES_FILE
+    TABLE = "analyses"
+
+    def __init__(self, cache_dir: Path, name: str = ANALYSES_FILE) -> None:
+        self.path = cache_dir / name
         self._db: sqlite3.Connection | None = None
 
     def _connect(self) -> sqlite3.Connection:
@@ -219,44 +238,99 @@ class AnalysisStore:
     def _open(self) -> sqlite3.Connection:
         """Connect and check the table."""
         db = sqlite3.connect(self.path, timeout=30)
-        db.execute("CREATE TABLE IF NOT EXISTS analyses (key TEXT PRIMARY KEY, data BLOB)")
-        db.execute("SELECT count(*) FROM analyses").fetchone()
+        db.execute(f"CREATE TABLE IF NOT EXISTS {self.TABLE} (key TEXT PRIMARY KEY, data BLOB)")
+        db.execute(f"SELECT count(*) FROM {self.TABLE}").fetchone()
         return db
 
-    def get_many(self, keys: Iterable[str]) -> dict[str, StoryAnalysis]:
-        """Return the cached analyses among keys."""
+    def get_many(self, keys: Iterable[str]) -> dict[str, Any]:
+        """Return the cached values among keys."""
         wanted = sorted(set(keys))
-        found: dict[str, StoryAnalysis] = {}
+        found: dict[str, Any] = {}
         try:
             db = self._connect()
-            for start in range(0, len(wanted), 500):
-                chunk = wanted[start:start + 500]
-                marks = ",".join("?" * len(chunk))
-                for key, data in db.execute(
-                        f"SELECT key, data FROM analyses WHERE key IN ({marks})", chunk):
-                    with contextlib.suppress(Exception):
-                        found[key] = pickle.loads(data)
+            with paused_gc():
+                for start in range(0, len(wanted), 500):
+                    chunk = wanted[start:start + 500]
+                    marks = ",".join("?" * len(chunk))
+                    for key, data in db.execute(
+                            f"SELECT key, data FROM {self.TABLE} WHERE key IN ({marks})", chunk):
+                        with contextlib.suppress(Exception):
+                            found[key] = pickle.loads(data)
         except sqlite3.DatabaseError:
             return found
         return found
 
-    def put_many(self, items: Mapping[str, StoryAnalysis], keep: Iterable[str]) -> None:
-        """Store new analyses and drop every entry not in keep (one transaction)."""
+    def get_all(self) -> dict[str, Any]:
+        """Return every cached value, by key."""
+        found: dict[str, Any] = {}
+        try:
+            db = self._connect()
+            with paused_gc():
+                for key, data in db.execute(f"SELECT key, data FROM {self.TABLE}"):
+                    with contextlib.suppress(Exception):
+                        found[key] = pickle.loads(data)
+        except sqlite3.DatabaseError:
+            return {}
+        return found
+
+    def put_many(self, items: Mapping[str, Any], keep: Iterable[str] | None = None) -> None:
+        """Store new values and drop every entry not in keep (None: drop nothing), at once."""
         rows = [(k, pickle.dumps(v, protocol=pickle.HIGHEST_PROTOCOL)) for k, v in items.items()]
         with contextlib.suppress(sqlite3.DatabaseError):
             db = self._connect()
             with db:
-                db.executemany("INSERT OR REPLACE INTO analyses VALUES (?, ?)", rows)
+                db.executemany(f"INSERT OR REPLACE INTO {self.TABLE} VALUES (?, ?)", rows)
+                if keep is None:
+                    return
                 db.execute("CREATE TEMP TABLE IF NOT EXISTS keep (key TEXT PRIMARY KEY)")
                 db.execute("DELETE FROM keep")
                 db.executemany("INSERT OR IGNORE INTO keep VALUES (?)", ((k,) for k in keep))
-                db.execute("DELETE FROM analyses WHERE key NOT IN (SELECT key FROM keep)")
+                db.execute(f"DELETE FROM {self.TABLE} WHERE key NOT IN (SELECT key FROM keep)")
 
     def close(self) -> None:
         """Close the database."""
         if self._db is not None:
             self._db.close()
             self._db = None
+
+
+class ParseStore(AnalysisStore):
+    """Parsed content files (content.Parsed and the article's fingerprint) by relative path."""
+
+    TABLE = "parsed"
+
+    def __init__(self, cache_dir: Path) -> None:
+        super().__init__(cache_dir, PARSED_FILE)
+
+
+class ExportStore(AnalysisStore):
+    """What the static search export needs to update itself: each document's (position,
+    entry) by key, and under "" the digest of the meta.json it describes and its term count."""
+
+    TABLE = "docs"
+
+    def __init__(self, cache_dir: Path) -> None:
+        super().__init__(cache_dir, EXPORT_FILE)
+
+
+def load_features(cache_dir: Path, code: str) -> Any:
+    """Return the last build's per-article clustering features (similarity.ArticleRows), or
+    None when missing, corrupt or made by other code."""
+    try:
+        with open(cache_dir / FEATURES_FILE, "rb") as handle, paused_gc():
+            made_by, rows = pickle.load(handle)
+    except Exception:  # noqa: BLE001 - no usable features: cluster from scratch
+        return None
+    return rows if made_by == code else None
+
+
+def save_features(cache_dir: Path, code: str, rows: object) -> None:
+    """Keep this build's per-article clustering features (written atomically)."""
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    temporary = cache_dir / f".{FEATURES_FILE}.{os.getpid()}"
+    with open(temporary, "wb") as handle:
+        pickle.dump((code, rows), handle, protocol=pickle.HIGHEST_PROTOCOL)
+    os.replace(temporary, cache_dir / FEATURES_FILE)
 
 
 def save_index(cache_dir: Path, index_dir: Path, rows: Mapping[str, str]) -> None:

@@ -38,6 +38,7 @@ from scipy.sparse.csgraph import connected_components
 
 from site_src.model import Article, Story, chronological_key
 from site_src.similarity import (
+    FeatureMemo,
     build_features,
     day_number,
     find_reuse_pairs,
@@ -62,12 +63,17 @@ class Group:
     links: dict[int, float] = field(default_factory=dict)
 
 
-def find_stories(articles: Sequence[Article]) -> tuple[Story, ...]:
-    """Group articles into stories (every article in exactly one), sorted newest first."""
+def find_stories(articles: Sequence[Article], memo: FeatureMemo | None = None
+                 ) -> tuple[Story, ...]:
+    """Group articles into stories (every article in exactly one), sorted newest first.
+
+    A memo (similarity.FeatureMemo) reuses a previous run's per-article features; the
+    stories are the same with or without one.
+    """
     ordered = sorted(articles, key=lambda a: (chronological_key(a), a.id))
     if len(ordered) == 0:
         return ()
-    labels = label_articles(ordered)
+    labels = label_articles(ordered, memo)
     groups: dict[int, list[Article]] = {}
     for article, label in zip(ordered, labels, strict=True):
         groups.setdefault(int(label), []).append(article)
@@ -95,10 +101,10 @@ def make_ids_unique(
     return unique
 
 
-def label_articles(ordered: Sequence[Article]) -> np.ndarray:
+def label_articles(ordered: Sequence[Article], memo: FeatureMemo | None = None) -> np.ndarray:
     """Return a story label per article (articles already in canonical order)."""
     n = len(ordered)
-    vectors, band_keys, years = build_features(ordered, WINDOW_DAYS)
+    vectors, band_keys, years = build_features(ordered, WINDOW_DAYS, memo)
     days = np.array([day_number(a.published) for a in ordered], dtype=float)
     found = np.vstack([find_term_pairs(vectors), find_reuse_pairs(band_keys)])
     del band_keys

@@ -6,10 +6,11 @@ it. Bad files are reported and skipped; the rest loads. Loading never writes any
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 import stat as stat_mode
-from collections.abc import Mapping
+from collections.abc import Mapping, MutableMapping
 from pathlib import Path
 
 from site_src.frontmatter import (
@@ -64,8 +65,23 @@ def parse_article(
     return article, problems
 
 
-def load_corpus(content_dir: Path) -> Corpus:
-    """Read and validate every content/**/*.md and content/sources.yml; never writes anything."""
+# What parsing one file gave: (key, article or None, problems (relative paths), outlet name).
+Parsed = tuple[str, Article | None, tuple[Problem, ...], str | None]
+
+
+def parse_key(data_sha256: str, sources: Mapping[str, Source]) -> str:
+    """Return the key a parse is remembered under: the file's bytes and the declared outlets."""
+    return f"{data_sha256}:{hashlib.sha256(repr(sorted(sources.items())).encode()).hexdigest()}"
+
+
+def load_corpus(content_dir: Path, parsed: MutableMapping[str, Parsed] | None = None,
+                digests: Mapping[str, str] | None = None) -> Corpus:
+    """Read and validate every content/**/*.md and content/sources.yml; never writes anything.
+
+    `parsed` (relative path -> Parsed) remembers parses between calls: a file whose SHA-256
+    in `digests` (relative path -> hex digest, e.g. from a scan) matches its remembered key
+    is not read again. New parses are stored into `parsed`; the corpus is the same either way.
+    """
     content_dir = Path(content_dir)
     problems: list[Problem] = []
     if not content_dir.is_dir():
@@ -76,19 +92,19 @@ def load_corpus(content_dir: Path) -> Corpus:
     articles: list[Article] = []
     first_path: dict[str, str] = {}
     free_names: dict[str, str] = {}
+    suffix = parse_key("", declared)
     for rel, path in _find_markdown(content_dir, problems):
         shown = (content_dir / rel).as_posix()
-        try:
-            data = read_content_file(path)
-        except Bad as bad:
-            problems.append(Problem(shown, bad.line, bad.message))
-            continue
-        try:
-            raw = decode_utf8(data)
-        except Bad as bad:
-            problems.append(Problem(shown, bad.line, bad.message))
-            continue
-        article, found, name = _parse_article(raw, rel, declared)
+        known = parsed.get(rel) if parsed is not None and digests is not None else None
+        if known is None or digests is None or known[0] != digests.get(rel, "") + suffix:
+            try:
+                known = _parse_file(rel, path, declared)
+            except Bad as bad:
+                problems.append(Problem(shown, bad.line, bad.message))
+                continue
+            if parsed is not None:
+                parsed[rel] = known
+        _key, article, found, name = known
         problems.extend(Problem(shown, p.line, p.message, p.severity) for p in found)
         if article is None:
             continue
@@ -107,6 +123,13 @@ def load_corpus(content_dir: Path) -> Corpus:
     sources += [Source(k, free_names[k]) for k in sorted(used) if k not in declared]
     sources.sort(key=lambda s: s.key)
     return Corpus(tuple(articles), tuple(sources), tuple(problems))
+
+
+def _parse_file(rel: str, path: Path, declared: Mapping[str, Source]) -> Parsed:
+    """Read and parse one content file; raise Bad when it cannot be read as UTF-8 text."""
+    data = read_content_file(path)
+    article, found, name = _parse_article(decode_utf8(data), rel, declared)
+    return (parse_key(hashlib.sha256(data).hexdigest(), declared), article, tuple(found), name)
 
 
 def read_content_file(path: Path) -> bytes:

@@ -10,12 +10,16 @@ incremental build renders with the same code as a clean one.
 
 from __future__ import annotations
 
+import contextlib
+import json
+import os
 from collections.abc import Mapping
+from pathlib import Path
 
 import jinja2
 from jinja2 import meta
 
-from site_src import search
+from site_src import cache, search
 from site_src.cache import digest
 from site_src.config import Config
 from site_src.model import Site
@@ -95,9 +99,129 @@ def render_changed(site: Site, config: Config, urls: Urls, keys: Mapping[str, st
     return render_site(site, config, urls, kept=kept), kept
 
 
-def row_digests(site: Site, urls: Urls) -> dict[str, str]:
-    """Return search document key -> digest of the row the index holds for it."""
-    return {row["key"]: digest(sorted(row.items())) for row in search.document_rows(site, urls)}
+def row_digests(site: Site, urls: Urls, keys: Mapping[str, str] | None = None,
+                old_keys: Mapping[str, str] = {}, old_rows: Mapping[str, str] = {}  # noqa: B006
+                ) -> dict[str, str]:
+    """Return search document key -> digest of the row the index holds for it.
+
+    With page keys (page_keys) and the previous build's page keys and row digests (made with
+    the same settings), a document whose page key is unchanged keeps its digest: the page key
+    covers everything its row holds. Only the other rows are made again.
+    """
+    pages = {f"{search.ARTICLE}:{a.id}": output_file(path_for(a)) for a in site.articles}
+    pages.update({f"{search.STORY}:{s.id}": output_file(path_for(s))
+                  for s in site.stories if len(s.member_ids) > 1})
+    digests = {} if keys is None else {
+        row: old_rows[row] for row, page in pages.items()
+        if row in old_rows and page in keys and keys[page] == old_keys.get(page)}
+    if len(digests) == len(pages):
+        return digests
+    todo = pages.keys() - digests.keys()
+    for row in search.document_rows(_part_of(site, todo), urls):
+        if row["key"] in todo:
+            digests[row["key"]] = digest(sorted(row.items()))
+    return digests
+
+
+def _part_of(site: Site, rows: set[str]) -> Site:
+    """Return the part of a site that the search rows need: their articles and stories, with
+    every member of those stories (a row shows its story's outlets and first date)."""
+    if len(rows) * 4 > len(site.articles):
+        return site
+    kinds = [row.split(":", 1) for row in rows]
+    story_ids = {i for kind, i in kinds if kind == search.STORY}
+    story_ids |= {site.story_of[i] for kind, i in kinds
+                  if kind == search.ARTICLE and i in site.story_of}
+    stories = tuple(s for s in site.stories if s.id in story_ids)
+    ids = {i for kind, i in kinds if kind == search.ARTICLE}
+    ids.update(m for s in stories for m in s.member_ids)
+    articles = tuple(a for a in site.articles if a.id in ids)
+    return Site(articles=articles, sources=site.sources, stories=stories,
+                story_of={i: site.story_of[i] for i in ids if i in site.story_of})
+
+
+SEARCH_STATIC = "search/static/"
+UPDATE_LIMIT = 200  # more changed documents than this: export afresh
+
+
+def export_search(index_dir: Path, previous: Path | None, cache_dir: Path, site: Site,
+                  urls: Urls, old_rows: Mapping[str, str], rows: Mapping[str, str]
+                  ) -> tuple[dict[str, bytes], set[str]]:
+    """Return the static search export's files (paths in the site) and the previous site's
+    export files to keep as they are: updated in place from the previous site when
+    documents only changed, else exported afresh from the index in index_dir."""
+    from site_src import search_export
+
+    store = cache.ExportStore(cache_dir)
+    try:
+        if previous is not None:
+            with contextlib.suppress(OSError, ValueError, KeyError, IndexError, TypeError):
+                done = _update_export(previous / SEARCH_STATIC, store, site, urls, old_rows, rows)
+                if done is not None:
+                    return done
+        files, count = search_export.export_counted(index_dir)
+        _remember_export(store, index_dir, files["meta.json"], count)
+    finally:
+        store.close()
+    return {SEARCH_STATIC + rel: data for rel, data in files.items()}, set()
+
+
+def _update_export(folder: Path, store: cache.ExportStore, site: Site, urls: Urls,
+                   old_rows: Mapping[str, str], rows: Mapping[str, str]
+                   ) -> tuple[dict[str, bytes], set[str]] | None:
+    """Update the previous export in folder for documents that changed in place, or None."""
+    from site_src import export_update
+
+    meta = (folder / "meta.json").read_bytes()
+    tag = store.get_many([""]).get("")
+    if tag is None or tag[0] != digest(meta) or old_rows.keys() != rows.keys():
+        return None
+    changed = {key for key, row in rows.items() if old_rows[key] != row}
+    if len(changed) > UPDATE_LIMIT:
+        return None
+    before = store.get_many(changed)
+    if before.keys() != changed:
+        return None
+    changes = {before[row["key"]][0]: (before[row["key"]][1], export_update.document_entry(row))
+               for row in search.document_rows(_part_of(site, changed), urls)
+               if row["key"] in changed}
+    if len(changes) != len(changed):
+        return None
+    made, dropped, count = ({}, set(), tag[1]) if not changes else (
+        export_update.update_export(folder, json.loads(meta), tag[1], changes) or (None,) * 3)
+    if made is None:
+        return None
+    kept = _list_files(folder) - dropped - made.keys()
+    if made:
+        store.put_many({"": (digest(made["meta.json"]), count),
+                        **{key: (position, changes[position][1]) for position, key in
+                           ((before[k][0], k) for k in changed)}})
+    return ({SEARCH_STATIC + rel: data for rel, data in made.items()},
+            {SEARCH_STATIC + rel for rel in kept})
+
+
+def _list_files(folder: Path) -> set[str]:
+    """Return the relative POSIX paths of the files under folder."""
+    found = set()
+    for root, _dirs, names in os.walk(folder):
+        prefix = Path(root).relative_to(folder).as_posix()
+        found.update(name if prefix == "." else f"{prefix}/{name}" for name in names)
+    return found
+
+
+def _remember_export(store: cache.ExportStore, index_dir: Path, meta: bytes, count: int) -> None:
+    """Keep every document's export entry and position, for the next build's update."""
+    from whoosh import index
+
+    from site_src.search_index import read_analysed
+
+    entries = read_analysed(index_dir, index.open_dir(str(index_dir)).latest_generation())
+    if entries is None:
+        store.put_many({}, keep=())
+        return
+    ordered = sorted(entries, key=lambda key: entries[key][0]["order"])
+    items = {key: (position, entries[key]) for position, key in enumerate(ordered)}
+    store.put_many({"": (digest(meta), count), **items}, keep=["", *items])
 
 
 def search_changes(old: Mapping[str, str], new: Mapping[str, str]) -> tuple[set[str], set[str]]:

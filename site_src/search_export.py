@@ -94,9 +94,11 @@ def _stored_fields(fields: dict) -> dict:
     return out
 
 
-def _read_postings(reader, position: dict[int, int]) -> dict[str, dict[str, tuple]]:
-    """Return term -> field -> (doc frequency, postings code, positions code), read back."""
+def _read_postings(reader, position: dict[int, int]) -> tuple[dict, dict[str, int]]:
+    """Return term -> field -> (doc frequency, postings code, positions code) and field ->
+    total length (every occurrence in a live document), read back."""
     terms: dict[str, dict[str, tuple]] = defaultdict(dict)
+    totals = dict.fromkeys(TEXT_FIELDS, 0)
     for field in TEXT_FIELDS:
         for raw in reader.lexicon(field):
             matcher = reader.postings(field, raw)
@@ -112,39 +114,35 @@ def _read_postings(reader, position: dict[int, int]) -> dict[str, dict[str, tupl
                 delta = doc - previous
                 previous = doc
                 tf = len(spots)
+                totals[field] += tf
                 pairs.extend([delta * 2] if tf == 1 else [delta * 2 + 1, tf])
                 last = 0
                 for spot in spots:
                     places.append(spot - last)
                     last = spot
-            text = raw.decode("utf-8")
-            frequency = reader.doc_frequency(field, raw)
-            terms[text][field] = (frequency, encode_numbers(pairs), encode_numbers(places))
-    return terms
+            text = raw.decode("utf-8")  # live documents only: deleted ones are left out
+            terms[text][field] = (len(items), encode_numbers(pairs), encode_numbers(places))
+    return terms, totals
 
 
 def _read_lengths(reader, docnums: list[int]) -> dict[str, bytes]:
-    """Return field -> the length byte Whoosh stores for each document, read back."""
+    """Return field -> the length byte Whoosh stores for each live document, read back."""
     return {f: bytes(length_to_byte(reader.doc_field_length(n, f, 0) or 0) for n in docnums)
             for f in TEXT_FIELDS}
 
 
-def _analysed_postings(reader, entries: list[list]) -> tuple[dict, dict[str, bytes]]:
-    """Return the terms (as _read_postings) and length bytes, from the analysed side file."""
+def _analysed_postings(entries: list[list]) -> tuple[dict, dict[str, bytes], dict[str, int]]:
+    """Return the terms (as _read_postings), length bytes and field length totals, from the
+    analysed side file."""
     postings = ExportPostings()
+    totals = dict.fromkeys(TEXT_FIELDS, 0)
     for docpos, entry in enumerate(entries):
         for slot, field in enumerate(TEXT_FIELDS, start=1):
             offset, text = entry[slot]
             words = text.split()
             postings.add(field, docpos, group_positions(offset, words), len(words))
-    return _finish(reader, postings)
-
-
-def _finish(reader, postings: ExportPostings) -> tuple[dict, dict[str, bytes]]:
-    """Return the terms and length bytes of export postings (doc frequencies from Whoosh
-    when the index holds deleted documents, which Whoosh still counts)."""
-    frequency = reader.doc_frequency if reader.has_deletions() else None
-    return postings.terms(frequency), {f: bytes(postings.sizes[f]) for f in TEXT_FIELDS}
+            totals[field] += len(words)
+    return postings.terms(), {f: bytes(postings.sizes[f]) for f in TEXT_FIELDS}, totals
 
 
 def _export_terms(terms: dict[str, dict[str, tuple]], buckets: int) -> tuple[dict, list[str]]:
@@ -230,35 +228,45 @@ def _export_blocks(stored: list[dict], lengths: dict[str, bytes]) -> tuple[dict,
 
 
 def _collect(index_dir: Path, ix, reader, use_side_file: bool) -> tuple:
-    """Return (stored fields, terms, lengths) of the live documents in export order."""
+    """Return (stored fields, terms, lengths, field length totals) of the live documents in
+    export order. Statistics count live documents only (as a fresh index of them would),
+    never the deleted documents an updated Whoosh index still counts until it is merged."""
     built = take_built(index_dir, ix.latest_generation()) if use_side_file else None
-    if built is not None and len(built[1]) == reader.doc_count():
-        terms, lengths = _finish(reader, built[0])
-        return built[1], terms, lengths
+    if built is not None and len(built[1]) == reader.doc_count() and not reader.has_deletions():
+        totals = {f: reader.field_length(f) for f in TEXT_FIELDS}
+        return built[1], built[0].terms(), {f: bytes(built[0].sizes[f]) for f in TEXT_FIELDS}, \
+            totals
     entries = read_analysed(index_dir, ix.latest_generation()) if use_side_file else None
     if entries is not None and len(entries) == reader.doc_count():
         ordered = sorted(entries.values(), key=lambda e: e[0]["order"])
-        terms, lengths = _analysed_postings(reader, ordered)
-        return [e[0] for e in ordered], terms, lengths
+        terms, lengths, totals = _analysed_postings(ordered)
+        return [e[0] for e in ordered], terms, lengths, totals
     docnums, stored = _read_documents(reader)  # an index this code did not write: read back
-    terms = _read_postings(reader, {d: i for i, d in enumerate(docnums)})
-    return stored, terms, _read_lengths(reader, docnums)
+    terms, totals = _read_postings(reader, {d: i for i, d in enumerate(docnums)})
+    return stored, terms, _read_lengths(reader, docnums), totals
 
 
 def export_static(index_dir: Path, *, use_side_file: bool = True) -> dict[str, bytes]:
     """Export the Whoosh index in index_dir as static shards for search.js; deterministic."""
+    return export_counted(index_dir, use_side_file=use_side_file)[0]
+
+
+def export_counted(index_dir: Path, *, use_side_file: bool = True
+                   ) -> tuple[dict[str, bytes], int]:
+    """Return export_static's files and the number of distinct terms they hold."""
     ix = index.open_dir(str(index_dir))
     with ix.searcher() as searcher:
-        stored, terms, lengths = _collect(index_dir, ix, searcher.reader(), use_side_file)
+        stored, terms, lengths, totals = _collect(index_dir, ix, searcher.reader(),
+                                                  use_side_file)
         buckets = choose_buckets(len(terms))
         files, term_names = _export_terms(terms, buckets)
         vocab_files, vocab_names = _export_vocabulary(terms)
         block_files, block_names = _export_blocks(stored, lengths)
         meta = {
             "version": FORMAT_VERSION,
-            "doc_count": searcher.doc_count_all(),
+            "doc_count": len(stored),
             "docs": len(stored),
-            "field_length": {f: searcher.field_length(f) for f in TEXT_FIELDS},
+            "field_length": totals,
             "boost": dict(FIELD_BOOSTS),
             "B": BM25_B,
             "K1": BM25_K1,
@@ -275,4 +283,4 @@ def export_static(index_dir: Path, *, use_side_file: bool = True) -> dict[str, b
     files.update(vocab_files)
     files.update(block_files)
     files["meta.json"] = to_json(meta)
-    return dict(sorted(files.items()))
+    return dict(sorted(files.items())), len(terms)

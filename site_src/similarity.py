@@ -15,7 +15,8 @@ from __future__ import annotations
 import math
 import re
 import zlib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 import numpy as np
@@ -47,41 +48,118 @@ _CHUNK = 20_000  # pairs handled per vectorised step (bounds temporary memory)
 _BATCH = 2_000  # articles turned into count rows at a time (bounds temporary memory)
 
 
+@dataclass
+class ArticleRows:
+    """Per-article clustering features of one run, row i for keys[i]: unique line hashes (flat,
+    with offsets), which of them were furniture when the features were made, word and name
+    count rows, MinHash band keys and year rows. A later run reuses a row whose article key
+    and furniture lines are unchanged, so the features equal freshly made ones."""
+
+    keys: list[str]
+    lines: np.ndarray
+    line_ptr: np.ndarray
+    dropped: np.ndarray
+    words: csr_matrix
+    names: csr_matrix
+    bands: np.ndarray
+    years: csr_matrix
+
+
+@dataclass
+class FeatureMemo:
+    """Reuses the previous run's per-article features (`previous`), keyed by key_of(article)
+    (a digest of everything the article carries); `latest` holds this run's, to keep."""
+
+    key_of: Callable[[Article], str]
+    previous: ArticleRows | None = None
+    latest: ArticleRows | None = field(default=None, repr=False)
+
+
 def build_features(
-    articles: Sequence[Article], window_days: float = 0.0
+    articles: Sequence[Article], window_days: float = 0.0, memo: FeatureMemo | None = None
 ) -> tuple[csr_matrix, np.ndarray, csr_matrix]:
     """Return unit rows (float32, top features only), MinHash band keys and years.
 
     An article's years are those its text mentions plus, when it is dated, the years of the
-    days within `window_days` of its publication.
+    days within `window_days` of its publication. With a memo, unchanged articles' counts
+    come from the previous run (same results).
     """
-    cache: dict[str, int] = {}
-    words, names, keys, year_rows = [], [], [], []
-    minhash = make_minhash()
-    furniture = find_furniture_lines(articles)
-    for start in range(0, len(articles), _BATCH):
-        word_rows, name_rows = [], []
-        for article in articles[start : start + _BATCH]:
-            text = drop_lines(article, furniture)
-            codes = encode_tokens(_WORD.findall(text.lower()), cache)
-            keys.append(band_keys(hash_shingles(codes >> np.uint64(1)), minhash))
-            word_rows.append(word_features(codes))
-            found = _NAME.findall(text)
-            name_rows.append(name_features(found, cache))
-            year_rows.append(list_article_years(found, article.published, window_days))
-        words.append(count_rows(word_rows))
-        names.append(count_rows(name_rows))
-    if not keys:
+    if not articles:
         empty = csr_matrix((0, 2 << HASH_BITS), dtype=np.float32)
         return empty, np.zeros((0, BANDS), np.uint64), list_years([])
-    word_weight, name_weight = weigh_idf(words), weigh_idf(names)
-    rows = []
-    for index in range(len(words)):  # one batch at a time, freeing its counts as we go
-        both = hstack([weigh_tfidf(words[index], word_weight),
-                       weigh_tfidf(names[index], name_weight)], format="csr")
-        words[index] = names[index] = None
-        rows.append(keep_top_features(normalize(both), SCORE_TERMS))
-    return vstack(rows, format="csr"), np.vstack(keys), list_years(year_rows)
+    rows = count_features(articles, window_days, memo)
+    if memo is not None:
+        memo.latest = rows
+    word_weight, name_weight = weigh_idf([rows.words]), weigh_idf([rows.names])
+    parts = []
+    for start in range(0, len(articles), _BATCH):  # one batch at a time (bounded memory)
+        both = hstack([weigh_tfidf(rows.words[start:start + _BATCH], word_weight),
+                       weigh_tfidf(rows.names[start:start + _BATCH], name_weight)], format="csr")
+        parts.append(keep_top_features(normalize(both), SCORE_TERMS))
+    return vstack(parts, format="csr"), rows.bands, rows.years
+
+
+def count_features(articles: Sequence[Article], window_days: float,
+                   memo: FeatureMemo | None) -> ArticleRows:
+    """Return every article's feature counts, reusing the memo's rows where they still hold."""
+    previous = memo.previous if memo is not None else None
+    keys = [memo.key_of(a) for a in articles] if memo is not None else [""] * len(articles)
+    at = {k: i for i, k in enumerate(previous.keys)} if previous is not None else {}
+    old = np.array([at.get(k, -1) for k in keys], dtype=np.int64)
+    lines = [previous.lines[previous.line_ptr[o]:previous.line_ptr[o + 1]] if o >= 0 else
+             np.unique(np.array(hash_lines(a.source, a.text), dtype=np.int64))
+             for a, o in zip(articles, old.tolist(), strict=True)]
+    lengths = np.fromiter((len(x) for x in lines), dtype=np.int64, count=len(lines))
+    line_ptr = np.concatenate([[0], np.cumsum(lengths)])
+    flat = np.concatenate(lines)
+    furniture = find_furniture_lines(flat, line_ptr)
+    dropped = np.isin(flat, np.array(sorted(furniture), dtype=np.int64))
+    if previous is not None and (old >= 0).any():  # furniture changed for a reused row?
+        owner = np.repeat(np.arange(len(lines)), lengths)
+        reused = old[owner] >= 0
+        was = np.zeros(len(flat), dtype=bool)
+        was[reused] = previous.dropped[previous.line_ptr[old[owner[reused]]]
+                                       + np.arange(len(flat))[reused] - line_ptr[owner[reused]]]
+        old[np.unique(owner[was != dropped])] = -1
+    fresh = np.flatnonzero(old < 0)
+    made = make_counts([articles[i] for i in fresh], furniture, window_days)
+    order = np.argsort(np.concatenate([np.flatnonzero(old >= 0), fresh]), kind="stable")
+    kept = old[old >= 0]
+
+    def merge(before: csr_matrix | np.ndarray | None, now: csr_matrix | np.ndarray):
+        """Return the reused rows and the new ones, in article order."""
+        if before is None or not len(kept):
+            return now
+        stack = vstack if isinstance(now, csr_matrix) else np.vstack
+        both = stack([before[kept], now])
+        return both[order].tocsr() if isinstance(both, csr_matrix) else both[order]
+
+    words, names, bands, years = made
+    return ArticleRows(
+        keys=keys, lines=flat, line_ptr=line_ptr, dropped=dropped,
+        words=merge(previous and previous.words, words),
+        names=merge(previous and previous.names, names),
+        bands=merge(previous and previous.bands, bands),
+        years=merge(previous and previous.years, years),
+    )
+
+
+def make_counts(articles: Sequence[Article], furniture: frozenset[int],
+                window_days: float) -> tuple[csr_matrix, csr_matrix, np.ndarray, csr_matrix]:
+    """Return word and name count rows, MinHash band keys and year rows of articles."""
+    cache: dict[str, int] = {}
+    word_rows, name_rows, keys, year_rows = [], [], [], []
+    minhash = make_minhash()
+    for article in articles:
+        text = drop_lines(article, furniture)
+        codes = encode_tokens(_WORD.findall(text.lower()), cache)
+        keys.append(band_keys(hash_shingles(codes >> np.uint64(1)), minhash))
+        word_rows.append(word_features(codes))
+        found = _NAME.findall(text)
+        name_rows.append(name_features(found, cache))
+        year_rows.append(list_article_years(found, article.published, window_days))
+    bands = np.vstack(keys) if keys else np.zeros((0, BANDS), np.uint64)
+    return count_rows(word_rows), count_rows(name_rows), bands, list_years(year_rows)
 
 
 def hash_lines(source: str, text: str) -> list[int]:
@@ -91,15 +169,14 @@ def hash_lines(source: str, text: str) -> list[int]:
             for line in text.splitlines()]
 
 
-def find_furniture_lines(articles: Sequence[Article]) -> frozenset[int]:
+def find_furniture_lines(lines: np.ndarray, line_ptr: np.ndarray) -> frozenset[int]:
     """Return the lines an outlet repeats in `FURNITURE_REPEATS`+ articles (sign-up boxes,
-    country pickers, standing notes), as hashes from `hash_lines`."""
-    per_article = [np.unique(np.array(hash_lines(a.source, a.text), dtype=np.int64))
-                   for a in articles]
-    if not per_article:
+    country pickers, standing notes), as hashes from `hash_lines`, given every article's
+    unique line hashes (flat, article i's at line_ptr[i]:line_ptr[i + 1])."""
+    if len(line_ptr) < 2:
         return frozenset()
-    lines, counts = np.unique(np.concatenate(per_article), return_counts=True)
-    return frozenset(int(x) for x in lines[(counts >= FURNITURE_REPEATS) & (lines >= 0)])
+    found, counts = np.unique(lines, return_counts=True)
+    return frozenset(int(x) for x in found[(counts >= FURNITURE_REPEATS) & (found >= 0)])
 
 
 def drop_lines(article: Article, furniture: frozenset[int]) -> str:
@@ -150,7 +227,7 @@ def count_rows(rows: list[np.ndarray]) -> csr_matrix:
     """Return a sparse count matrix from per-row arrays of column numbers."""
     lengths = np.fromiter((len(r) for r in rows), dtype=np.int64, count=len(rows))
     indptr = np.concatenate([[0], np.cumsum(lengths)])
-    cols = np.concatenate(rows).astype(np.int32)
+    cols = (np.concatenate(rows) if rows else np.zeros(0)).astype(np.int32)
     data = np.ones(len(cols), dtype=np.float32)
     matrix = csr_matrix((data, cols, indptr), shape=(len(rows), 1 << HASH_BITS))
     matrix.sum_duplicates()
