@@ -15,6 +15,7 @@ import argparse
 import functools
 import gzip
 import json
+import os
 import random
 import re
 import shutil
@@ -112,6 +113,12 @@ def render(articles: list, analyse: bool, site_dir: Path) -> Site:
     return site
 
 
+def cpu_seconds() -> float:
+    """Return the CPU seconds (user + system) of this process and its waited-for children."""
+    times = os.times()
+    return times.user + times.system + times.children_user + times.children_system
+
+
 def build_ours(site: Site, site_dir: Path) -> float:
     """Build the Whoosh index and its static export; return seconds."""
     started = time.perf_counter()
@@ -179,23 +186,27 @@ def _served_size(path: Path) -> int:
 
 
 def measure_api(index_dir: Path, queries: list[str]) -> dict[str, tuple[float, float]]:
-    """Return p50/p95 ms of answer_api: uncached (answer cache emptied before each query,
-    searcher warm) and repeated (the same queries again, answered from the cache)."""
+    """Return p50/p95 ms of answer_api: uncached (cached answers, filter masks and decoded
+    postings emptied before each query; searcher open), its CPU time (the thread's: what
+    the load of a shared machine does not inflate) and repeated (the same queries again,
+    answered from the cache)."""
     for query in queries:  # warm-up: open the searcher, load the facet columns
         search.answer_api(index_dir, {"q": query})
-    cold, warm = [], []
+    cold, warm, cpu = [], [], []
     for _ in range(3):
         for query in queries:
             search.forget_answers()
-            started = time.perf_counter()
+            started, thread = time.perf_counter(), time.thread_time()
             search.answer_api(index_dir, {"q": query})
             cold.append((time.perf_counter() - started) * 1000)
+            cpu.append((time.thread_time() - thread) * 1000)
     for _ in range(3):
         for query in queries:
             started = time.perf_counter()
             search.answer_api(index_dir, {"q": query})
             warm.append((time.perf_counter() - started) * 1000)
-    return {name: _percentiles(times) for name, times in (("cold", cold), ("warm", warm))}
+    return {name: _percentiles(times)
+            for name, times in (("cold", cold), ("warm", warm), ("cold_cpu", cpu))}
 
 
 def _percentiles(times: list[float]) -> tuple[float, float]:
@@ -218,8 +229,11 @@ def main() -> None:
     articles = load_allsides(args.docs)
     site = render(articles, not args.no_analysis, site_dir)
     queries = make_queries(site, args.queries)
+    before = cpu_seconds()
     ours_build = build_ours(site, site_dir)
+    middle = cpu_seconds()
     pf_build = build_pagefind(site_dir)
+    ours_cpu, pf_cpu = middle - before, cpu_seconds() - middle
     ours_bytes = folder_bytes(site_dir / "search" / "static")
     whoosh_bytes = folder_bytes(site_dir / "search" / "whoosh")
     pf_bytes = folder_bytes(site_dir / "pagefind")
@@ -232,6 +246,7 @@ def main() -> None:
 
     rows = [
         ("index build time (s)", f"{ours_build:.1f}", f"{pf_build:.1f}"),
+        ("index build CPU time, user + sys (s)", f"{ours_cpu:.1f}", f"{pf_cpu:.1f}"),
         ("index bytes, raw (MB)", f"{ours_bytes[0] / 2**20:.1f} (+ whoosh "
          f"{whoosh_bytes[0] / 2**20:.1f})", f"{pf_bytes[0] / 2**20:.1f}"),
         ("index bytes, gzip (MB)", f"{ours_bytes[1] / 2**20:.1f}", f"{pf_bytes[1] / 2**20:.1f}"),
@@ -246,13 +261,17 @@ def main() -> None:
             f"{statistics.median(browser[n]['ms'][1:]):.0f}" for n in ("ours", "pagefind"))),
         ("Whoosh API p50 / p95, uncached (ms)", f"{p50:.1f} / {p95:.1f}", "-"),
         ("Whoosh API p50 / p95, repeated (ms)", "{:.1f} / {:.1f}".format(*api["warm"]), "-"),
+        ("Whoosh API CPU p50 / p95, uncached (ms)", "{:.1f} / {:.1f}".format(*api["cold_cpu"]),
+         "-"),
     ]
     print(f"\n{len(site.articles)} articles, {len(site.stories)} stories, "
           f"{len(queries)} queries (e.g. {queries[:3]})")
     print(f"{'measure':40} {'ours (Whoosh export)':>28} {'Pagefind':>14}")
     for label, ours, theirs in rows:
         print(f"{label:40} {ours:>28} {theirs:>14}")
-    print(json.dumps({"build_s": [ours_build, pf_build], "api_ms": api}))
+    print(f"load average {os.getloadavg()[0]:.1f} (2 cores)")
+    print(json.dumps({"build_s": [ours_build, pf_build], "build_cpu_s": [ours_cpu, pf_cpu],
+                      "api_ms": api}))
 
 
 if __name__ == "__main__":

@@ -7,7 +7,6 @@ import html
 import json
 import re
 import threading
-from collections import OrderedDict
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
@@ -31,6 +30,7 @@ from site_src.search_index import (  # noqa: F401 - re-exported for callers
     open_index,
     update_documents,
 )
+from site_src.search_score import SearchState
 
 TEXT_FIELDS = ("title", "body")
 FIELD_BOOSTS = {"title": 2.0, "body": 1.0}
@@ -41,9 +41,8 @@ EXCERPT_CHARS = 240
 
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _FIELD_PREFIX = re.compile(r"(?<![\w.])([A-Za-z_]\w*):(?![/\s])")
-ANSWER_CACHE = 256  # recent answers kept per index generation
 _LOCK = threading.Lock()
-_STATES: dict[str, _SearchState] = {}
+_STATES: dict[str, SearchState] = {}
 
 
 class QueryError(ValueError):
@@ -187,65 +186,53 @@ def search(
         if cached is not None:
             state.answers.move_to_end(key)
             return cached
-        ranked = state.searcher.search(parsed, limit=None, filter=limiter, terms=False)
-        scored = ranked.top_n  # every match, best first (ties by docnum), scored exactly
-        docnums = np.fromiter((d for _, d in scored), dtype=np.int64, count=len(scored))
-        shown = scored[(page - 1) * page_size : page * page_size]
+        docnums, shown = _rank(state, parsed, limiter, (page - 1) * page_size, page_size)
         terms = _body_terms(parsed, state.searcher)
         hits = tuple(_make_hit(state.searcher.stored_fields(d), score, terms)
                      for score, d in shown)
         results = SearchResults(
             query=query,
-            total=len(scored),
+            total=len(docnums),
             page=page,
             page_size=page_size,
             hits=hits,
             facets_source=state.facet("source", docnums),
             facets_story=state.facet("story", docnums),
         )
-        state.answers[key] = results
-        if len(state.answers) > ANSWER_CACHE:
-            state.answers.popitem(last=False)
+        state.remember(key, results)
     return results
 
 
-class _SearchState:
-    """A searcher of one index generation, its facet columns as arrays and recent answers."""
-
-    def __init__(self, ix: index.Index) -> None:
-        self.ix = ix
-        self.searcher = ix.searcher()
-        self.answers: OrderedDict[tuple, SearchResults] = OrderedDict()
-        self.columns: dict[str, tuple[list[str], np.ndarray]] = {}
-        reader = self.searcher.reader()
-        for name in ("source", "story"):
-            values = list(reader.column_reader(name))
-            keys = sorted(set(values))
-            code = {k: i for i, k in enumerate(keys)}
-            self.columns[name] = (keys, np.array([code[v] for v in values], dtype=np.int64))
-
-    def facet(self, name: str, docnums: np.ndarray) -> tuple[tuple[str, int], ...]:
-        """Return (value, count) of a column over the matched documents, most first."""
-        keys, codes = self.columns[name]
-        counts = np.bincount(codes[docnums], minlength=len(keys)) if len(docnums) else []
-        pairs = ((keys[i], int(n)) for i, n in enumerate(counts) if n and keys[i])
-        return tuple(sorted(pairs, key=lambda kv: (-kv[1], kv[0])))
+def _rank(state: SearchState, parsed: Query, limiter: Query | None, start: int, size: int
+          ) -> tuple[np.ndarray, list[tuple[float, int]]]:
+    """Return every match's docnum, best first (ties by docnum), and (score, docnum) of the
+    page shown: over arrays when the query allows (same scores), else by Whoosh itself."""
+    allow = state.allowed(limiter) if limiter is not None else None
+    found = state.scorer.score(parsed, allow)
+    if found is not None:
+        docnums, scores = found
+        shown = slice(start, start + size)
+        return docnums, list(zip(scores[shown].tolist(), docnums[shown].tolist(), strict=True))
+    ranked = state.searcher.search(parsed, limit=None, filter=limiter, terms=False)
+    scored = ranked.top_n  # every match, best first (ties by docnum), scored exactly
+    docnums = np.fromiter((d for _, d in scored), dtype=np.int64, count=len(scored))
+    return docnums, scored[start : start + size]
 
 
 def forget_answers() -> None:
-    """Drop every cached answer (the searchers stay open)."""
+    """Drop every cached answer, filter and decoded posting list (the searchers stay open)."""
     with _LOCK:
         for state in _STATES.values():
-            state.answers.clear()
+            state.forget()
 
 
-def _state_of(index_dir: Path, ix: index.Index) -> _SearchState:
+def _state_of(index_dir: Path, ix: index.Index) -> SearchState:
     """Return the cached search state of the index, renewed when the index changed."""
     state = _STATES.get(str(index_dir))
     if state is None or state.ix is not ix or not state.searcher.up_to_date():
         if state is not None:
             state.searcher.close()
-        state = _STATES[str(index_dir)] = _SearchState(ix)
+        state = _STATES[str(index_dir)] = SearchState(ix)
     return state
 
 

@@ -2,20 +2,34 @@
 
 `analyse_text` gives the terms and positions Whoosh's StemmingAnalyzer gives (tested); the
 writer (`add_analysed`, `TermPool`) feeds them to a Whoosh SegmentWriter and writes whole
-posting blocks, producing the segment files Whoosh's own add_document/commit would (tested),
-and `ExportPostings` encodes the same postings for search.js.
+posting blocks: an index that reads back exactly as Whoosh's own add_document/commit writes
+it (tested; posting block data is pickled with protocol 5, and blocks of fewer than
+SMALL_BLOCK postings are left uncompressed),
+and `ExportPostings` encodes the same postings for search.js. Postings are grouped and
+encoded a whole field at a time (search_tokens).
 """
 
 from __future__ import annotations
 
 import pickle
 import re
+import types
+import zlib
 from collections import defaultdict
 
+import numpy as np
 from whoosh.analysis import StemmingAnalyzer, StopFilter
+from whoosh.codec.whoosh3 import WHOOSH3_HEADER_MAGIC
 from whoosh.fields import Schema
 from whoosh.system import pack_uint
 from whoosh.util.numeric import byte_to_length, length_to_byte
+
+from site_src.search_tokens import (  # noqa: F401 - ALPHABET re-exported
+    ALPHABET,
+    TokenStore,
+    export_codes,
+    position_values,
+)
 
 
 class _SortedStopFilter(StopFilter):
@@ -41,7 +55,6 @@ ANALYZER = make_analyzer()
 TOKEN = re.compile(r"[\w*]+(?:\.?[\w*]+)*")  # Whoosh's default_pattern, without a group
 _TERMS: dict[str, str] = {}  # word as written -> its index term ("" for a stop word)
 TEXT_NAMES = ("title", "body")
-ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz-_"
 
 
 def _term_of_word(word: str) -> str:
@@ -63,13 +76,16 @@ def analyse_text(text: str) -> tuple[int, list[str]]:
     cache = _TERMS
     if len(cache) > 2_000_000:
         cache.clear()
-    for word in words:
-        if word not in cache:
+    try:
+        mapped = list(map(cache.__getitem__, words))
+    except KeyError:  # words not seen before: analyse them once
+        for word in set(words).difference(cache):
             cache[word] = _term_of_word(word)
-    mapped = [cache[w] for w in words]
-    terms = [t for t in mapped if t]
-    offset = next((i for i, t in enumerate(mapped) if t), 0) if terms else 0
-    return offset, terms
+        mapped = list(map(cache.__getitem__, words))
+    terms = list(filter(None, mapped))
+    if not terms or mapped[0]:
+        return 0, terms
+    return next(i for i, t in enumerate(mapped) if t), terms
 
 
 def group_positions(offset: int, terms: list[str]) -> dict[str, list[int]]:
@@ -106,7 +122,7 @@ class TermPool:
 
     def __init__(self) -> None:
         self.lists: dict[tuple[str, bytes], tuple] = {}  # other fields
-        self.texts: dict[str, dict[str, tuple]] = {name: {} for name in TEXT_NAMES}
+        self.store = TokenStore(TEXT_NAMES)
         self.lengths: dict[str, list[int]] = {name: [] for name in TEXT_NAMES}
 
     def add(self, item: tuple) -> None:
@@ -118,23 +134,30 @@ class TermPool:
         lists[1].append(item[3])
         lists[2].append(item[4])
 
-    def add_text(self, name: str, docnum: int, where: dict[str, list[int]]) -> None:
-        """Add the postings of one document's analysed text field (term -> positions)."""
-        table = self.texts[name]
-        for term, spots in where.items():
-            lists = table.get(term)
-            if lists is None:
-                lists = table[term] = ([], [], [])
-            lists[0].append(docnum)
-            lists[1].append(float(len(spots)))
-            lists[2].append(encode_positions(spots))
+    def add_text(self, name: str, docnum: int, offset: int, terms: list[str]) -> None:
+        """Add one document's analysed text field (terms at offset, offset + 1, ...)."""
+        self.store.add_terms(name, docnum, offset, terms)
+
+    def _text_items(self) -> list[tuple[str, bytes, tuple]]:
+        """Return (field, term bytes, (docnums, weights, values)) of the text fields."""
+        texts, items = self.store.texts(), []
+        for name in TEXT_NAMES:
+            postings = self.store.postings(name)
+            if postings is None:
+                continue
+            values = position_values(postings)
+            docs, weights = postings.doc.tolist(), postings.tf.astype(float).tolist()
+            term = postings.term
+            bounds = np.flatnonzero(np.append(True, term[1:] != term[:-1])).tolist()
+            for start, end in zip(bounds, [*bounds[1:], len(term)], strict=True):
+                items.append((name, texts[int(term[start])].encode("utf-8"),
+                              (docs[start:end], weights[start:end], values[start:end])))
+        return items
 
     def _sorted(self) -> list[tuple[str, bytes, tuple]]:
         """Return (field, term bytes, postings), sorted as Whoosh writes them."""
         items = [(name, text, lists) for (name, text), lists in self.lists.items()]
-        for name, table in self.texts.items():
-            items += [(name, term.encode("utf-8"), lists) for term, lists in table.items()]
-        return sorted(items, key=lambda item: (item[0], item[1]))
+        return sorted(items + self._text_items(), key=lambda item: (item[0], item[1]))
 
     def iter_postings(self):
         """Yield every posting sorted by field, term and document (Whoosh's pool interface)."""
@@ -150,6 +173,8 @@ class TermPool:
                 if current is not None:
                     fieldwriter.finish_field()
                 fieldwriter.start_field(name, schema[name])
+                postwriter = fieldwriter._postwriter
+                postwriter._write_block = types.MethodType(write_block, postwriter)
                 current = name
             fieldwriter.start_term(text)
             _fill_postings(fieldwriter._postwriter, lists, self.lengths.get(name))
@@ -160,13 +185,43 @@ class TermPool:
     def cleanup(self) -> None:
         """Forget the postings."""
         self.lists = {}
-        self.texts = {name: {} for name in TEXT_NAMES}
+        self.store = TokenStore(TEXT_NAMES)
+
+
+COMPRESSION = 3  # Whoosh's zlib level for posting blocks
+BLOCK_PICKLE = 5  # posting block data: Whoosh pickles with protocol 2 (bytes as latin-1 text)
+SMALL_BLOCK = 4  # posting blocks shorter than this are not compressed
+
+
+def write_block(self, last: bool = False) -> None:
+    """W3PostingsWriter._write_block (bound to one), its block data pickled with protocol 5:
+    position values as plain bytes, smaller and several times faster to write and read
+    (Whoosh unpickles any protocol; the block info stays protocol 2)."""
+    if not self._blockcount:
+        self._postfile.write(WHOOSH3_HEADER_MAGIC)
+    self._terminfo.add_block(self)
+    data = (self._mini_ids(), self._mini_weights(), self._mini_values())
+    databytes = pickle.dumps(data, BLOCK_PICKLE)
+    if self._compression:
+        databytes = zlib.compress(databytes, self._compression)
+    info = (len(self._ids), self._ids[-1], self._maxweight, self._compression,
+            length_to_byte(self._minlength), length_to_byte(self._maxlength))
+    infobytes = pickle.dumps(info, 2)
+    length = len(infobytes) + len(databytes)
+    self._postfile.write_int(-length if last else length)  # negative: the last block
+    self._postfile.write(infobytes)
+    self._postfile.write(databytes)
+    self._blockcount += 1
+    self._new_block()
 
 
 def _fill_postings(writer, lists: tuple, lengths: list[int] | None) -> None:
-    """Fill a W3PostingsWriter's blocks as its add_posting would, a block at a time."""
+    """Fill a W3PostingsWriter's blocks as its add_posting would, a block at a time; blocks
+    of fewer than SMALL_BLOCK postings are stored uncompressed (zlib gains nothing there but
+    costs a compressor per block; Whoosh reads the level from each block's header)."""
     docnums, weights, values = lists
     limit = writer._blocklimit
+    writer._compression = COMPRESSION
     for at in range(0, len(docnums), limit):
         if at:
             writer._write_block()
@@ -176,52 +231,60 @@ def _fill_postings(writer, lists: tuple, lengths: list[int] | None) -> None:
         writer._values.extend(filter(None, values[at : at + limit]))
         writer._maxweight = max(writer._maxweight, *scores)
         if lengths is not None:
-            sizes = [size for size in map(lengths.__getitem__, ids) if size]
+            sizes = list(filter(None, map(lengths.__getitem__, ids)))
             if sizes:
                 low = min(sizes)
                 if writer._minlength is None or low < writer._minlength:
                     writer._minlength = low
                 writer._maxlength = max(writer._maxlength, *sizes)
+    writer._compression = COMPRESSION if len(writer._ids) >= SMALL_BLOCK else 0  # the last
 
 
 class ExportPostings:
     """Postings in the static export's encoding, per field, as documents arrive in export
-    order: term -> [last document, postings codes, positions codes], and length bytes."""
+    order (kept as token arrays; `terms` encodes them all at once)."""
 
     def __init__(self) -> None:
-        self.tables: dict[str, dict[str, list]] = {name: {} for name in TEXT_NAMES}
+        self.store = TokenStore(TEXT_NAMES)
         self.sizes: dict[str, bytearray] = {name: bytearray() for name in TEXT_NAMES}
+
+    @classmethod
+    def joined(cls, payloads: list[tuple[int, tuple]]) -> ExportPostings:
+        """Return the postings of consecutive runs of documents, each given as (first
+        docpos, TokenStore.payload() of documents numbered from 0, added with add_terms)."""
+        postings = cls()
+        for shift, payload in payloads:
+            postings.store.absorb(payload, shift)
+        for name in TEXT_NAMES:
+            postings.sizes[name].extend(map(length_to_byte, postings.store.counts(name)))
+        return postings
 
     def add(self, name: str, docpos: int, where: dict[str, list[int]], length: int) -> None:
         """Add one document's field (term -> positions); documents must come in order."""
-        table, codes, top = self.tables[name], _CODES, len(_CODES)
+        self.store.add_where(name, docpos, where)
         self.sizes[name].append(length_to_byte(length))
-        for term, spots in where.items():
-            row = table.get(term)
-            if row is None:
-                row = table[term] = [-1, [], []]
-            gap, row[0] = (docpos - row[0]) * 2, docpos
-            if len(spots) == 1:
-                row[1].append(codes[gap] if gap < top else encode_numbers([gap]))
-                spot = spots[0]
-                row[2].append(codes[spot] if spot < top else encode_numbers([spot]))
-            else:
-                row[1].append(encode_numbers([gap + 1, len(spots)]))
-                row[2].append(encode_numbers([b - a for a, b in
-                                              zip([0, *spots], spots, strict=False)]))
 
     def add_document(self, docpos: int, analysed: tuple) -> None:
         """Add the analysed fields ((offset, terms) per TEXT_NAMES) of the next document."""
         for name, (offset, terms) in zip(TEXT_NAMES, analysed, strict=True):
-            self.add(name, docpos, group_positions(offset, terms), len(terms))
+            self.store.add_terms(name, docpos, offset, terms)
+            self.sizes[name].append(length_to_byte(len(terms)))
 
     def terms(self, frequency=None) -> dict[str, dict[str, tuple]]:
         """Return term -> field -> (doc frequency, postings code, positions code)."""
+        texts = self.store.texts()
         out: dict[str, dict[str, tuple]] = defaultdict(dict)
-        for name, table in self.tables.items():
-            for term, (_, pairs, places) in table.items():
-                count = frequency(name, term) if frequency else len(pairs)
-                out[term][name] = (count, "".join(pairs), "".join(places))
+        for name in TEXT_NAMES:
+            postings = self.store.postings(name)
+            if postings is None:
+                continue
+            pairs, pair_at, places, place_at = export_codes(postings)
+            counts = np.bincount(postings.term)
+            for number in np.flatnonzero(counts).tolist():
+                term = texts[number]
+                out[term][name] = (frequency(name, term) if frequency else int(counts[number]),
+                                   pairs[pair_at[number] : pair_at[number + 1]],
+                                   places[place_at[number] : place_at[number + 1]])
         return out
 
 
@@ -236,8 +299,6 @@ def encode_numbers(numbers: list[int]) -> str:
     return "".join(out)
 
 
-_CODES = [encode_numbers([n]) for n in range(1 << 15)]
-
 
 def add_analysed(writer, row: dict, analysed: tuple) -> None:
     """Add one document as SegmentWriter.add_document would, with the text pre-analysed."""
@@ -251,7 +312,7 @@ def add_analysed(writer, row: dict, analysed: tuple) -> None:
         field, length = schema[name], 0
         if name in TEXT_NAMES:
             offset, terms = analysed[TEXT_NAMES.index(name)]
-            pool.add_text(name, docnum, group_positions(offset, terms))
+            pool.add_text(name, docnum, offset, terms)
             length = len(terms)
             pool.lengths[name].append(byte_to_length(length_to_byte(length)) if length else 0)
         elif field.indexed:

@@ -1,9 +1,10 @@
 """The search index on disk: Whoosh schema, building, per-document updates and opening.
 
 Each document is analysed once (`analyse_text`, the same terms and positions as Whoosh's
-StemmingAnalyzer, tested); the analysed terms feed both the Whoosh writer and a compact side
-file (`ANALYSED_FILE`) from which search_export builds the static export without reading
-every posting back through Whoosh.
+StemmingAnalyzer, tested), by the process that writes its segment; the analysed terms feed
+the Whoosh writer, come back as token arrays for the static export's postings and as text
+for a compact side file (`ANALYSED_FILE`), from which search_export builds the static export
+without reading every posting back through Whoosh.
 """
 
 from __future__ import annotations
@@ -172,13 +173,23 @@ def cut_excerpt(text: str) -> str:
     return body[:EXCERPT_CHARS].rsplit(" ", 1)[0] if len(body) > EXCERPT_CHARS else body
 
 
-def _analysed_entry(row: dict, analysed: tuple) -> list:
-    """Return what the side file keeps of a document: its fields and analysed text."""
+def _entry_fields(row: dict) -> dict:
+    """Return what the side file keeps of a document's fields (not its analysed text)."""
     fields = {k: v for k, v in row.items() if k not in ("body", "published")}
     fields["excerpt"] = cut_excerpt(row["body"] or "")
     published = row.get("published")
     fields["published"] = published.date().isoformat() if published else None
-    return [fields, *[[offset, " ".join(terms)] for offset, terms in analysed]]
+    return fields
+
+
+def _joined(analysed: tuple) -> list[list]:
+    """Return the side file's form of a document's analysed fields: [offset, terms joined]."""
+    return [[offset, " ".join(terms)] for offset, terms in analysed]
+
+
+def _analysed_entry(row: dict, analysed: tuple) -> list:
+    """Return what the side file keeps of a document: its fields and analysed text."""
+    return [_entry_fields(row), *_joined(analysed)]
 
 
 def pack_analysed(docs: dict[str, list]) -> bytes:
@@ -211,8 +222,9 @@ def read_analysed(index_dir: Path, generation: int) -> dict[str, list] | None:
 SPLIT_DOCS = 1000  # from this many documents on, the index is written as two segments
 
 
-def _write_segment(ix: index.Index, rows: list[dict], analysed: list[tuple], seed: int):
-    """Write one Whoosh segment of the analysed rows (documents in row order); return it."""
+def _write_segment(ix: index.Index, rows: list[dict], seed: int) -> tuple:
+    """Analyse rows and write them as one Whoosh segment (documents in row order); return
+    (segment, each document's analysed fields joined for the side file, TokenStore payload)."""
     state = random.getstate()
     random.seed(seed)  # Whoosh names segments randomly: make the files reproducible
     try:
@@ -222,13 +234,16 @@ def _write_segment(ix: index.Index, rows: list[dict], analysed: list[tuple], see
     writer.pool = pool = TermPool()
     writer.fieldwriter.add_postings = lambda schema, _lengths, _items: pool.write(
         writer.fieldwriter, schema)
-    for row, pair in zip(rows, analysed, strict=True):
-        add_analysed(writer, row, pair)
-    return writer._finalize_segment()
+    joined = []
+    for row in rows:
+        analysed = analyse_row(row)
+        add_analysed(writer, row, analysed)
+        joined.append(_joined(analysed))
+    payload = pool.store.payload()
+    return writer._finalize_segment(), joined, payload
 
 
-def _fork_segment(ix: index.Index, rows: list[dict], analysed: list[tuple],
-                  seed: int) -> tuple[int, int]:
+def _fork_segment(ix: index.Index, rows: list[dict], seed: int) -> tuple[int, int]:
     """Write a segment in a forked child; return (pid, pipe) to collect it from."""
     sys.stdout.flush()
     sys.stderr.flush()
@@ -241,7 +256,7 @@ def _fork_segment(ix: index.Index, rows: list[dict], analysed: list[tuple],
     try:  # the child: write the segment, send it back, leave at once (no cleanup)
         os.close(reading)
         with os.fdopen(writing, "wb") as pipe:
-            pipe.write(pickle.dumps(_write_segment(ix, rows, analysed, seed)))
+            pipe.write(pickle.dumps(_write_segment(ix, rows, seed), protocol=5))
         code = 0
     except BaseException:  # noqa: BLE001 - report anything, then exit non-zero
         traceback.print_exc()
@@ -249,8 +264,8 @@ def _fork_segment(ix: index.Index, rows: list[dict], analysed: list[tuple],
         os._exit(code)
 
 
-def _collect_segment(pid: int, pipe: int):
-    """Return the segment a forked child wrote; raise when it failed."""
+def _collect_segment(pid: int, pipe: int) -> tuple:
+    """Return what a forked child's _write_segment returned; raise when it failed."""
     with os.fdopen(pipe, "rb") as handle:
         data = handle.read()
     if os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]) != 0 or not data:
@@ -261,42 +276,42 @@ def _collect_segment(pid: int, pipe: int):
 def build_index(site: Site, index_dir: Path, urls: Urls, *, parallel: bool = True) -> None:
     """Build a fresh Whoosh index of the site's articles and stories in index_dir.
 
-    Each document is analysed once. Large sites get two segments (same scores: Whoosh ranks
-    with whole-index statistics), written by forked processes while this one prepares the
-    static export's postings and the side file; the files are the same bytes either way.
+    Large sites get two segments (same scores: Whoosh ranks with whole-index statistics),
+    each analysed and written by a forked process, which sends back its documents' analysed
+    text; this one joins them into the static export's postings and the side file. The
+    files are the same bytes either way.
     """
     if index_dir.exists():
         shutil.rmtree(index_dir)
     index_dir.mkdir(parents=True)
     _BUILT.pop(str(index_dir), None)
     rows = document_rows(site, urls)
-    analysed = [analyse_row(row) for row in rows]
     ix = index.create_in(str(index_dir), make_schema())
     (index_dir / f"{ix.indexname}.tmp").mkdir()  # the writers' (unused) temporary storage
     half = len(rows) // 2 if len(rows) >= SPLIT_DOCS else len(rows)
-    parts = [(rows[:half], analysed[:half], 1), (rows[half:], analysed[half:], 2)]
-    parts = parts if half < len(rows) else parts[:1]
+    parts = [(rows[:half], 1), (rows[half:], 2)] if half < len(rows) else [(rows, 1)]
     forked = parallel and hasattr(os, "fork") and len(parts) > 1
     children = [_fork_segment(ix, *part) for part in parts] if forked else []
-    segments = []
+    written = []
     try:
-        export = ExportPostings()
-        docs: dict[str, list] = {}
-        for docpos, (row, pair) in enumerate(zip(rows, analysed, strict=True)):
-            export.add_document(docpos, pair)
-            docs[row["key"]] = _analysed_entry(row, pair)
-        body = pack_analysed(docs)
+        fields = [_entry_fields(row) for row in rows]
         if not forked:  # a pickle round trip, as from a child: the TOC pickles alike
-            segments = [pickle.loads(pickle.dumps(_write_segment(ix, *part))) for part in parts]
+            written = [pickle.loads(pickle.dumps(_write_segment(ix, *part))) for part in parts]
     finally:
-        segments += [_collect_segment(*child) for child in children]
+        written += [_collect_segment(*child) for child in children]
     shutil.rmtree(index_dir / f"{ix.indexname}.tmp")
+    segments = [segment for segment, _, _ in written]
     generation = ix.latest_generation() + 1
     TOC(ix.schema, segments, generation).write(ix.storage, ix.indexname)
     clean_files(ix.storage, ix.indexname, generation, segments)
-    write_analysed(index_dir, generation, body)
+    joined = [texts for _, part, _ in written for texts in part]
+    docs = {row["key"]: [entry, *texts] for row, entry, texts in zip(rows, fields, joined,
+                                                                       strict=True)}
+    write_analysed(index_dir, generation, pack_analysed(docs))
+    export = ExportPostings.joined([(0, written[0][2])] + (
+        [(half, written[1][2])] if len(written) > 1 else []))
     _BUILT.clear()  # keep only the last build's
-    _BUILT[str(index_dir)] = (generation, export, [docs[row["key"]][0] for row in rows])
+    _BUILT[str(index_dir)] = (generation, export, fields)
     _OPEN.pop(str(index_dir), None)
 
 

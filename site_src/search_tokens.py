@@ -1,0 +1,186 @@
+"""Analysed text kept as compact token arrays and turned into postings all at once.
+
+The index writer and the static export both need, per field, every (term, document)
+posting with its positions. Grouping them document by document in Python dicts was most of
+a build's time; here each document only appends its term numbers, and numpy sorts and
+encodes the postings of a whole field in a few array passes: the static export's varint
+codes (`varint_groups`) and the bytes Whoosh's Positions format stores (`position_values`,
+equal to search_analysis.encode_positions, tested).
+"""
+
+from __future__ import annotations
+
+import itertools
+import pickle
+from array import array
+from collections import defaultdict
+from dataclasses import dataclass
+
+import numpy as np
+
+ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz-_"
+_ALPHABET = np.frombuffer(ALPHABET.encode("ascii"), dtype=np.uint8)
+_BATCH = 1000  # pickle writes list items in batches of this many (not vectorised here)
+
+
+@dataclass(frozen=True)
+class Postings:
+    """One field's postings sorted by term number, then document; tokens in the same order."""
+
+    term: np.ndarray  # per posting: term number
+    doc: np.ndarray  # per posting: document
+    tf: np.ndarray  # per posting: number of positions
+    starts: np.ndarray  # per posting: its first token
+    gaps: np.ndarray  # per token: position minus the posting's previous one (first: itself)
+
+
+class TokenStore:
+    """Per field, every document's term numbers (and positions when not consecutive)."""
+
+    def __init__(self, names: tuple[str, ...]) -> None:
+        self.vocabulary: defaultdict[str, int] = defaultdict(itertools.count().__next__)
+        self.ids = {name: array("i") for name in names}  # every token's term number
+        self.spots = {name: array("i") for name in names}  # positions given with `where`
+        self.docs = {name: array("i") for name in names}  # (document, tokens, offset or -1)
+
+    def add_terms(self, name: str, doc: int, offset: int, terms: list[str]) -> None:
+        """Add a document's analysed field: terms at positions offset, offset + 1, ..."""
+        self.ids[name].fromlist(list(map(self.vocabulary.__getitem__, terms)))
+        self.docs[name].fromlist([doc, len(terms), offset])
+
+    def add_where(self, name: str, doc: int, where: dict[str, list[int]]) -> None:
+        """Add a document's field given as term -> rising positions."""
+        ids, spots, number = self.ids[name], self.spots[name], self.vocabulary.__getitem__
+        count = 0
+        for term, places in where.items():
+            ids.fromlist([number(term)] * len(places))
+            spots.fromlist(places)
+            count += len(places)
+        self.docs[name].fromlist([doc, count, -1])
+
+    def texts(self) -> list[str]:
+        """Return the terms by number."""
+        return list(self.vocabulary)
+
+    def payload(self) -> tuple[list[str], dict[str, tuple[bytes, bytes, bytes]]]:
+        """Return the store as plain picklable data (for a forked writer to send back)."""
+        return self.texts(), {name: (self.ids[name].tobytes(), self.docs[name].tobytes(),
+                                     self.spots[name].tobytes()) for name in self.ids}
+
+    def absorb(self, payload: tuple, shift: int) -> None:
+        """Append another store's documents (from payload()), their numbers raised by shift."""
+        texts, fields = payload
+        number = self.vocabulary.__getitem__
+        mapping = np.array([number(text) for text in texts] or [0], dtype=np.int32)
+        for name, (ids, docs, spots) in fields.items():
+            self.ids[name].frombytes(mapping[np.frombuffer(ids, dtype=np.int32)].tobytes())
+            table = np.frombuffer(docs, dtype=np.int32).reshape(-1, 3).copy()
+            table[:, 0] += shift
+            self.docs[name].frombytes(table.tobytes())
+            self.spots[name].frombytes(spots)
+
+    def counts(self, name: str) -> list[int]:
+        """Return each added document's number of tokens in a field, in order."""
+        return self.docs[name][1::3].tolist()
+
+    def postings(self, name: str) -> Postings | None:
+        """Return a field's postings (documents must have been added in rising order)."""
+        ids = np.frombuffer(self.ids[name], dtype=np.int32).astype(np.int64)
+        if not len(ids):
+            return None
+        docs = np.frombuffer(self.docs[name], dtype=np.int32).reshape(-1, 3).astype(np.int64)
+        doc = np.repeat(docs[:, 0], docs[:, 1])
+        first = np.cumsum(docs[:, 1]) - docs[:, 1]
+        spots = np.arange(len(ids)) - np.repeat(first - docs[:, 2], docs[:, 1])
+        given = np.repeat(docs[:, 2] < 0, docs[:, 1])
+        spots[given] = np.frombuffer(self.spots[name], dtype=np.int32)
+        order = np.argsort(ids, kind="stable")  # by term, then document and position
+        ids, doc, spots = ids[order], doc[order], spots[order]
+        fresh = np.ones(len(ids), dtype=bool)  # a posting's first token
+        fresh[1:] = (ids[1:] != ids[:-1]) | (doc[1:] != doc[:-1])
+        starts = np.flatnonzero(fresh)
+        previous = np.zeros_like(spots)
+        previous[1:] = spots[:-1]
+        previous[starts] = 0
+        return Postings(term=ids[starts], doc=doc[starts],
+                        tf=np.diff(np.append(starts, len(ids))), starts=starts,
+                        gaps=spots - previous)
+
+
+def export_codes(postings: Postings) -> tuple[str, list[int], str, list[int]]:
+    """Return the static export's postings codes (doc gap * 2, + 1 and the frequency when
+    above one) and positions codes (gaps) of every term, as strings and per-term offsets."""
+    term, doc, tf = postings.term, postings.doc, postings.tf
+    before = np.empty_like(doc)
+    before[0] = -1
+    before[1:] = doc[:-1]
+    first = np.ones(len(term), dtype=bool)
+    first[1:] = term[1:] != term[:-1]
+    before[first] = -1
+    many = tf > 1
+    width = 1 + many
+    numbers = np.empty(int(width.sum()), dtype=np.int64)
+    at = np.cumsum(width) - width
+    numbers[at] = (doc - before) * 2 + many
+    numbers[at[many] + 1] = tf[many]
+    pairs, pair_at = varint_groups(numbers, np.repeat(term, width))
+    places, place_at = varint_groups(postings.gaps, np.repeat(term, tf))
+    return pairs, pair_at, places, place_at
+
+
+def varint_groups(numbers: np.ndarray, groups: np.ndarray) -> tuple[str, list[int]]:
+    """Return search_analysis.encode_numbers of a number stream sorted by group, as one
+    string, and where each group starts in it (index = group; one more entry: the end)."""
+    digits = np.ones(len(numbers), dtype=np.int64)
+    rest = numbers >> 5
+    while rest.any():
+        digits += rest > 0
+        rest >>= 5
+    owner = np.repeat(np.arange(len(numbers)), digits)
+    place = np.arange(len(owner)) - np.repeat(np.cumsum(digits) - digits, digits)
+    value = (numbers[owner] >> (5 * place)) & 31
+    value[place < digits[owner] - 1] += 32  # a continued digit
+    text = _ALPHABET[value].tobytes().decode("ascii")
+    sizes = np.bincount(groups, weights=digits).astype(np.int64)
+    return text, [0, *np.cumsum(sizes).tolist()]
+
+
+_OPCODE = np.array([ord("K"), ord("M"), ord("J")], dtype=np.uint8)
+_WIDTH = np.array([1, 2, 4], dtype=np.int64)
+
+
+def position_values(postings: Postings) -> list[bytes]:
+    """Return each posting's value in Whoosh's Positions format: a 4-byte big-endian count,
+    then the protocol-2 pickle of the position gaps (what encode_positions returns)."""
+    gaps, tf = postings.gaps, postings.tf
+    kind = (gaps > 0xFF).astype(np.int64) + (gaps > 0xFFFF)  # K, M or J (pickle's ints)
+    item = 1 + _WIDTH[kind]
+    token_posting = np.repeat(np.arange(len(tf)), tf)
+    many = (tf > 1).astype(np.int64)
+    body = np.bincount(token_posting, weights=item, minlength=len(tf)).astype(np.int64)
+    size = 4 + 5 + many + body + 2  # count, pickle header, "(", items, "a"|"e" and "."
+    end = np.cumsum(size)
+    start = end - size
+    out = np.zeros(int(end[-1]), dtype=np.uint8)
+    for shift in range(4):  # the count, big-endian
+        out[start + shift] = (tf >> (8 * (3 - shift))) & 0xFF
+    header = np.frombuffer(b"\x80\x02]q\x00", dtype=np.uint8)
+    out[(start[:, None] + 4 + np.arange(5)).ravel()] = np.tile(header, len(tf))
+    out[start[many == 1] + 9] = ord("(")
+    token_start = np.cumsum(item) - item  # items laid out one after another per posting
+    into = token_start - np.repeat(token_start[postings.starts], tf)
+    at = np.repeat(start + 9 + many, tf) + into
+    out[at] = _OPCODE[kind]
+    for shift in range(4):  # the value, little-endian, as wide as its opcode
+        write = _WIDTH[kind] > shift
+        out[at[write] + 1 + shift] = (gaps[write] >> (8 * shift)) & 0xFF
+    out[end - 2] = np.where(many == 1, ord("e"), ord("a"))
+    out[end - 1] = ord(".")
+    data = out.tobytes()
+    values = [data[a:b] for a, b in zip(start.tolist(), end.tolist(), strict=True)]
+    for number in np.flatnonzero(tf > _BATCH).tolist():  # long lists: pickle batches them
+        first = int(postings.starts[number])
+        spots = np.cumsum(gaps[first : first + int(tf[number])]).tolist()
+        values[number] = (int(tf[number])).to_bytes(4, "big") + pickle.dumps(
+            [b - a for a, b in zip([0, *spots], spots, strict=False)], 2)
+    return values
