@@ -5,11 +5,10 @@ from __future__ import annotations
 import functools
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from site_src import cache
+from site_src import cache, executor
 from site_src.config import Config
 from site_src.model import Article, Corpus, Problem, Site, Source, StoryAnalysis
 from site_src.output import (
@@ -59,11 +58,39 @@ class BuildResult:
         return self.make_site()
 
 
-def load(config: Config) -> Corpus:
-    """Load and validate the corpus; in strict mode any error stops the build."""
+def load(config: Config, scan: Mapping[str, cache.FileStat] | None = None,
+         fingerprints: dict[str, str] | None = None) -> Corpus:
+    """Load and validate the corpus; in strict mode any error stops the build.
+
+    With a scan (cache.scan_content), files it lists unchanged come parsed from the cache
+    and the cache learns the others. `fingerprints`, when given, receives article id ->
+    cache.article_fingerprint (remembered with the parse).
+    """
     from site_src import content
 
-    corpus = content.load_corpus(config.content_dir)
+    store = cache.ParseStore(config.cache_dir) if scan is not None else None
+    try:
+        remembered = store.get_all() if store is not None else {}
+        parsed = {rel: entry[0] for rel, entry in remembered.items()
+                  if isinstance(entry, tuple) and len(entry) == 2}
+        digests = {rel: stat[2] for rel, stat in scan.items()} if scan is not None else None
+        corpus = content.load_corpus(config.content_dir, parsed, digests)
+        made = {rel: entry for rel, entry in parsed.items()
+                if rel not in remembered or entry is not remembered[rel][0]}
+        prints = {rel: cache.article_fingerprint(entry[1]) if entry[1] else ""
+                  for rel, entry in made.items()}
+        if fingerprints is not None:
+            for article in corpus.articles:
+                fingerprints[article.id] = (prints[article.path] if article.path in made
+                                            else remembered[article.path][1])
+        if store is not None and scan is not None:
+            stale = remembered.keys() - scan.keys()
+            if made or stale:
+                store.put_many({rel: (made[rel], prints[rel]) for rel in made},
+                               keep=sorted(parsed.keys() & scan.keys()) if stale else None)
+    finally:
+        if store is not None:
+            store.close()
     errors = [p for p in corpus.problems if p.severity == "error"]
     if config.strict and errors:
         raise BuildError(
@@ -85,16 +112,18 @@ def analyse_with(
     jobs: int,
     lookup: Callable[[Iterable[str]], Mapping[str, StoryAnalysis]],
     key_of: Callable[[str, list[Article]], str],
+    memo: object = None,
 ) -> tuple[Site, dict[str, str], dict[str, StoryAnalysis]]:
     """Analyse, taking story analyses that lookup finds under key_of(story id, members).
 
     Returns the site, story id -> analysis key, and the analyses made (key -> analysis).
+    `memo` (similarity.FeatureMemo) lets clustering reuse unchanged articles' features.
     """
     from site_src import align, cluster
 
     articles = tuple(sorted(articles, key=lambda a: a.id))
     by_id = {a.id: a for a in articles}
-    stories = cluster.find_stories(articles)
+    stories = cluster.find_stories(articles, memo)  # type: ignore[arg-type]
     groups = {s.id: [by_id[i] for i in s.member_ids] for s in stories if len(s.member_ids) > 1}
     keys = {story_id: key_of(story_id, members) for story_id, members in groups.items()}
     found = dict(lookup(keys.values()))
@@ -115,12 +144,10 @@ def analyse_with(
     return site, keys, made
 
 
-def _map(function: Callable, items: list, jobs: int) -> Iterable:
-    """Map in worker processes when it pays, else in this process; order is kept."""
-    if jobs <= 1 or len(items) < PARALLEL_MIN_STORIES:
-        return map(function, items)
-    with ProcessPoolExecutor(max_workers=jobs) as pool:
-        return list(pool.map(function, items, chunksize=max(1, len(items) // (jobs * 8))))
+def _map(function: Callable, items: list, jobs: int) -> list:
+    """Map on the build's executor (else `jobs` local processes) when it pays; order is kept."""
+    with executor.ensure_session(jobs):
+        return executor.map_ordered(function, items, min_items=PARALLEL_MIN_STORIES)
 
 
 def _complete_sources(articles: Sequence[Article], sources: Sequence[Source]) -> tuple[Source, ...]:
@@ -145,6 +172,7 @@ class _Clock:
         self.last = now
 
 
+@executor.wrap_in_session
 def build(config: Config, report: Callable[[str], None] = lambda _: None) -> BuildResult:
     """Build the site incrementally (state in config.cache_dir) and swap it into out_dir.
 
@@ -164,17 +192,18 @@ def build(config: Config, report: Callable[[str], None] = lambda _: None) -> Bui
     clock.lap("scan")
     if site_ok and same_look and cache.same_content(scan, state.content):
         return _unchanged(config, state, scan, clock, report)
-    from site_src import rebuild, search_export
+    from site_src import rebuild
     from site_src.pages import render_site
 
-    corpus = load(config)
+    fingerprints: dict[str, str] = {}
+    corpus = load(config, scan, fingerprints)
     clock.lap("load")
-    fingerprints = {a.id: cache.article_fingerprint(a) for a in corpus.articles}
     site, analysis_keys = _analyse_cached(corpus, config, code, fingerprints)
     clock.lap("analyse")
     urls = Urls(base_url=config.base_url, site_url=config.site_url)
     keys = rebuild.page_keys(site, fingerprints, analysis_keys)
-    rows = rebuild.row_digests(site, urls)
+    rows = rebuild.row_digests(site, urls, keys, *((state.pages, state.rows)
+                                                   if state is not None and same_look else ()))
     partial = site_ok and same_look
     if partial:
         files, kept = rebuild.render_changed(site, config, urls, keys, state.pages)
@@ -186,15 +215,20 @@ def build(config: Config, report: Callable[[str], None] = lambda _: None) -> Bui
         _index(site, urls, stage / "search" / "whoosh", _previous_index(config, state, site_ok),
                rows)
         clock.lap("index")
-        exported = search_export.export_static(stage / "search" / "whoosh")
-        files.update({f"search/static/{rel}": data for rel, data in exported.items()})
+        exported, kept_search = rebuild.export_search(
+            stage / "search" / "whoosh", out if site_ok else None, config.cache_dir, site, urls,
+            state.rows if state is not None else {}, rows)
+        files.update(exported)
         clock.lap("export")
         try:
-            changed = write_files(stage, files, previous=out, keep=kept)
+            changed = write_files(stage, files, previous=out, keep=kept | kept_search)
         except MissingPrevious:  # the old site was edited by hand: render every page
             files.update(render_site(site, config, urls, progress=config.progress))
+            files.update(rebuild.export_search(stage / "search" / "whoosh", None,
+                                               config.cache_dir, site, urls, {}, rows)[0])
             changed, kept, partial = write_files(stage, files, previous=out), set(), False
-        total = len(files) + len(kept)
+            kept_search = set()
+        total = len(files) + len(kept) + len(kept_search)
         clock.lap("write")
     mode = "incremental" if partial else ("render" if state else "clean")
     cache.save_index(config.cache_dir, out / "search" / "whoosh", rows)
@@ -222,10 +256,8 @@ def _unchanged(config: Config, state: cache.State, scan: dict, clock: _Clock,
 
     def make_site() -> Site:
         """Analyse again (from the cache) when a caller asks for the site."""
-        from site_src import content
-
-        corpus = content.load_corpus(config.content_dir)
-        fingerprints = {a.id: cache.article_fingerprint(a) for a in corpus.articles}
+        fingerprints: dict[str, str] = {}
+        corpus = load(replace(config, strict=False), scan, fingerprints)
         return _analyse_cached(corpus, config, state.code, fingerprints)[0]
 
     return BuildResult(problems=state.problems, files=state.files, changed=0,
@@ -236,14 +268,21 @@ def _unchanged(config: Config, state: cache.State, scan: dict, clock: _Clock,
 def _analyse_cached(corpus: Corpus, config: Config, code: str,
                     fingerprints: Mapping[str, str]) -> tuple[Site, dict[str, str]]:
     """Analyse the corpus, reusing and then storing story analyses in the cache."""
+    from site_src.similarity import FeatureMemo
+
     store = cache.AnalysisStore(config.cache_dir)
+    memo = FeatureMemo(key_of=lambda article: fingerprints[article.id],
+                       previous=cache.load_features(config.cache_dir, code))
     try:
         site, keys, made = analyse_with(
             corpus.articles, corpus.sources, config.jobs, store.get_many,
-            lambda _id, members: cache.analysis_key(code, [fingerprints[a.id] for a in members]))
+            lambda _id, members: cache.analysis_key(code, [fingerprints[a.id] for a in members]),
+            memo)
         store.put_many(made, keep=keys.values())
     finally:
         store.close()
+    if memo.latest is not None:
+        cache.save_features(config.cache_dir, code, memo.latest)
     return site, keys
 
 
