@@ -66,11 +66,13 @@ def render_site(
     put("search/", render_page(env, "search.html"))
     put("404.html", render_page(env, "404.html"))
     put("sources/", render_page(env, "sources.html", source_items=_source_counts(site)))
+    by_source = _group_by_source(listed, story_items, site)
     for source in site.sources:
-        put(path_for(source), _render_source(env, site, urls, source, listed, story_items))
+        own, stories = by_source.get(source.key, ([], []))
+        put(path_for(source), _render_source(env, site, urls, source, own, stories))
         put(source_feed_path(source), _render_feed(
             env, urls, f"{source.name} · {config.title}", source_feed_path(source),
-            path_for(source), [a for a in listed if a.source == source.key]))
+            path_for(source), own))
     put("feed.xml", _render_feed(env, urls, config.title, "feed.xml", "", listed))
     items = _page_items(listed, multi, kept)
     with tqdm(total=len(items), desc="render pages", unit="page", leave=False,
@@ -169,14 +171,24 @@ def _render_article(env: jinja2.Environment, site: Site, urls: Urls, article: Ar
     )
 
 
+def _group_by_source(
+    listed: list[Article], story_items: list, site: Site,
+) -> dict[str, tuple[list[Article], list]]:
+    """Map each outlet key to its articles and its story items, both in listing order."""
+    groups: dict[str, tuple[list[Article], list]] = {}
+    for article in listed:
+        groups.setdefault(article.source, ([], []))[0].append(article)
+    for item in story_items:
+        for key in sorted({site.article(member).source for member in item[0].member_ids}):
+            groups.setdefault(key, ([], []))[1].append(item)
+    return groups
+
+
 def _render_source(
     env: jinja2.Environment, site: Site, urls: Urls, source: Source,
-    listed: list[Article], story_items: list,
+    own: list[Article], stories: list,
 ) -> str:
     """Render one outlet page: its reuse profile, stories and articles."""
-    own = [a for a in listed if a.source == source.key]
-    own_ids = {a.id for a in own}
-    stories = [(s, m) for s, m in story_items if own_ids.intersection(s.member_ids)]
     return render_page(
         env, "source.html", source=source, articles=own, story_items=stories,
         feed_path=source_feed_path(source),
