@@ -42,7 +42,8 @@ LIBRARIES = ("jinja2", "markdown-it-py", "Whoosh-Reloaded", "PyYAML", "rapidfuzz
 # Modules that never shape the output (the preview and the import command).
 NEUTRAL_MODULES = frozenset({"serve.py", "watch.py", "importer.py"})
 # Settings that never change the output's bytes.
-NEUTRAL_SETTINGS = frozenset({"root", "out_dir", "cache_dir", "jobs", "progress", "strict"})
+NEUTRAL_SETTINGS = frozenset({"root", "out_dir", "cache_dir", "jobs", "progress", "strict", "dask",
+                              "dask_local"})
 
 FileStat = tuple[int, int, str]  # size, mtime_ns, sha256 hex
 
