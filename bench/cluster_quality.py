@@ -5,17 +5,22 @@ to crack a nut? Lexical diversity and event coreference resolution", LREC; licen
 read from ../shared/data/ecbplus-dev. Each topic holds two look-alike events (hard negatives).
 Only the text and outlet are used as input; topic, subtopic and cluster_id are the gold answer.
 
-Printed: find_stories at its fixed threshold; a robustness table over a range of its main
+Printed: find_stories at its fixed threshold; a split check (odd topics, where constants may
+be chosen, against the held-out even topics, each half clustered on its own, the baseline's
+threshold picked on the odd half); every impure predicted story (which gold stories it joins,
+and the strongest links across them with their similarity, the rarest words both texts share
+and the years and weekdays each mentions); a robustness table over a range of the main
 threshold; the baseline (TF-IDF cosine + average-linkage clustering) at its best threshold;
 the recall of the sub-quadratic candidate generation; sanity checks on the five seeds (one
 story) and a spot check of merged AllSides stories.
 
-Run: python bench/cluster_quality.py [--allsides N]
+Run: python bench/cluster_quality.py [--allsides N] [--links K]
 """
 
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
@@ -27,7 +32,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench import corpora  # noqa: E402
 from site_src import cluster, similarity  # noqa: E402
-from site_src.model import Article  # noqa: E402
+from site_src.model import Article, chronological_key  # noqa: E402
+
+_TOKEN = re.compile(r"[A-Za-z][\w'-]+")
+_YEAR = re.compile(r"\b(?:19|20)\d\d\b")
+_WEEKDAY = re.compile(r"\b(?:mon|tues|wednes|thurs|fri|satur|sun)day\b", re.IGNORECASE)
 
 
 def score_bcubed(pred: Mapping[str, object], gold: Mapping[str, object]) -> tuple[float, ...]:
@@ -55,8 +64,10 @@ def run_stories(articles: Sequence[Article]) -> dict[str, str]:
     return {m: s.id for s in cluster.find_stories(articles) for m in s.member_ids}
 
 
-def run_baseline(articles: Sequence[Article], gold: Mapping[str, str]) -> tuple[float, tuple]:
-    """Return the best threshold and scores of TF-IDF cosine + average linkage."""
+def run_baseline(articles: Sequence[Article], gold: Mapping[str, str],
+                 fixed: float | None = None) -> tuple[float, tuple]:
+    """Return the best threshold and scores of TF-IDF cosine + average linkage (or the
+    scores at a `fixed` threshold)."""
     from scipy.cluster.hierarchy import fcluster, linkage
     from scipy.spatial.distance import squareform
     from sklearn.feature_extraction.text import TfidfVectorizer
@@ -68,10 +79,10 @@ def run_baseline(articles: Sequence[Article], gold: Mapping[str, str]) -> tuple[
     np.fill_diagonal(dist, 0.0)
     tree = linkage(squareform(dist, checks=False), method="average")
     best: tuple[float, tuple] = (0.0, (0.0, 0.0, 0.0))
-    for threshold in np.arange(0.02, 0.62, 0.02):
+    for threshold in [fixed] if fixed is not None else np.arange(0.02, 0.62, 0.02):
         labels = fcluster(tree, t=1.0 - threshold, criterion="distance")
         scores = score_bcubed({a.id: int(x) for a, x in zip(articles, labels, strict=True)}, gold)
-        if scores[2] > best[1][2]:
+        if fixed is not None or scores[2] > best[1][2]:
             best = (round(float(threshold), 2), scores)
     return best
 
@@ -100,6 +111,74 @@ def print_band(label: str, values: Sequence[float]) -> None:
     """Print the thresholds of the robustness table that meet a goal."""
     shown = ", ".join(f"{v:.2f}" for v in values) if values else "none"
     print(f"  thresholds meeting {label}: {shown}")
+
+
+def split_topics(articles: Sequence[Article]) -> tuple[list[Article], list[Article]]:
+    """Return the articles of odd ECB+ topics (tuning half) and even topics (held out)."""
+    odd = [a for a in articles if int(a.id.split("_")[0]) % 2 == 1]
+    even = [a for a in articles if int(a.id.split("_")[0]) % 2 == 0]
+    return odd, even
+
+
+def print_split(articles: Sequence[Article], gold: Mapping[str, str]) -> None:
+    """Print find_stories and the baseline on each half and the full set, each run alone."""
+    odd, even = split_topics(articles)
+    tuned, _ = run_baseline(odd, {a.id: gold[a.id] for a in odd})
+    print(f"split (constants may be chosen on odd topics; even topics held out; baseline "
+          f"threshold {tuned} picked on the odd half):")
+    for name, part in (("odd topics (tuning)", odd), ("even topics (held out)", even),
+                       ("all topics", articles)):
+        part_gold = {a.id: gold[a.id] for a in part}
+        print_row(f"{name}, {len(part)} docs", score_bcubed(run_stories(part), part_gold))
+        print_row("  baseline at the odd-half threshold",
+                  run_baseline(part, part_gold, fixed=tuned)[1])
+
+
+def list_tokens(article: Article) -> set[str]:
+    """Return the lowercased words (2+ letters) of an article's title and text."""
+    return {t.lower() for t in _TOKEN.findall(f"{article.title}\n{article.text}")}
+
+
+def describe_time(article: Article) -> str:
+    """Return the years and weekdays an article mentions (the date evidence in its text)."""
+    text = f"{article.title}\n{article.text}"
+    years = sorted(set(_YEAR.findall(text)))
+    days = sorted({d.lower()[:3] for d in _WEEKDAY.findall(text)})
+    return f"years {','.join(years) or '-'} days {','.join(days) or '-'}"
+
+
+def explain_impure(articles: Sequence[Article], gold: Mapping[str, str], links: int) -> None:
+    """Print each predicted story that joins gold stories, with its strongest cross links."""
+    ordered = sorted(articles, key=lambda a: (chronological_key(a), a.id))
+    vectors, _, years = similarity.build_features(ordered, cluster.WINDOW_DAYS)
+    tokens = [list_tokens(a) for a in ordered]
+    df: dict[str, int] = defaultdict(int)
+    for found in tokens:
+        for token in found:
+            df[token] += 1
+    at = {a.id: i for i, a in enumerate(ordered)}
+    impure = 0
+    for story in cluster.find_stories(articles):
+        parts: dict[str, list[int]] = defaultdict(list)
+        for member in story.member_ids:
+            parts[gold[member]].append(at[member])
+        if len(parts) < 2:
+            continue
+        impure += 1
+        sizes = ", ".join(f"{g} {len(m)}/{sum(1 for v in gold.values() if v == g)}"
+                          for g, m in sorted(parts.items()))
+        print(f"  story {story.id} ({len(story.member_ids)}) joins {sizes}")
+        members = sorted(i for m in parts.values() for i in m)
+        left, right = np.triu_indices(len(members), k=1)
+        pairs = np.array([[members[i], members[j]] for i, j in zip(left, right, strict=True)
+                          if gold[ordered[members[i]].id] != gold[ordered[members[j]].id]])
+        sims = similarity.score_pairs(vectors, pairs, years)
+        for k in np.argsort(-sims, kind="stable")[:links]:
+            i, j = (int(x) for x in pairs[k])
+            shared = sorted(tokens[i] & tokens[j], key=lambda t: (df[t], t))[:8]
+            print(f"    {sims[k]:.3f} {ordered[i].id} ({describe_time(ordered[i])}) ~ "
+                  f"{ordered[j].id} ({describe_time(ordered[j])}) share: {' '.join(shared)}")
+    print(f"  {impure} impure stories")
 
 
 def check_seeds() -> None:
@@ -143,6 +222,8 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--allsides", type=int, default=3000,
                         help="AllSides articles for the spot check (0 to skip)")
+    parser.add_argument("--links", type=int, default=3,
+                        help="cross-gold links shown per impure story (0 hides the stories)")
     args = parser.parse_args()
     if not corpora.have_shared(corpora.ECBPLUS_FILE):
         print("skipped: ../shared/data/ecbplus-dev is absent")
@@ -153,6 +234,10 @@ def main() -> int:
                                                                            gold))
     threshold, scores = run_baseline(articles, gold)
     print_row(f"baseline tfidf+avg-link (best {threshold})", scores)
+    print_split(articles, gold)
+    if args.links:
+        print("impure stories (gold stories joined; strongest links across them):")
+        explain_impure(articles, gold, args.links)
     print("robustness of find_stories over its threshold (goal: F1 >= 0.95, P >= 0.97):")
     default = cluster.THRESHOLD
     rows = []
