@@ -12,10 +12,7 @@ from __future__ import annotations
 import json
 import os
 import pickle
-import random
 import shutil
-import sys
-import traceback
 import zlib
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -25,15 +22,16 @@ from pathlib import Path
 from whoosh import index
 from whoosh.fields import DATETIME, ID, STORED, TEXT, Schema
 from whoosh.index import TOC, clean_files
-from whoosh.writing import SegmentWriter
 
 from site_src.model import Article, Site, Story
-from site_src.search_analysis import (
-    ANALYZER,
-    ExportPostings,
-    TermPool,
-    add_analysed,
-    analyse_text,
+from site_src.search_analysis import ANALYZER, ExportPostings
+from site_src.search_segments import (  # noqa: F401 - analyse_row and SPLIT_DOCS re-exported
+    SPLIT_DOCS,
+    analyse_row,
+    joined_terms,
+    segment_starts,
+    write_forked,
+    write_segment,
 )
 from site_src.urls import Urls
 
@@ -162,11 +160,6 @@ def document_rows(site: Site, urls: Urls) -> list[dict]:
     return sorted(rows, key=lambda r: r["order"])
 
 
-def analyse_row(row: dict) -> tuple[tuple[int, list[str]], tuple[int, list[str]]]:
-    """Return the analysed title and body of an index row."""
-    return analyse_text(row["title"] or ""), analyse_text(row["body"] or "")
-
-
 def cut_excerpt(text: str) -> str:
     """Return the start of a text, spaces collapsed, cut at a word boundary."""
     body = " ".join(text.split())
@@ -182,21 +175,28 @@ def _entry_fields(row: dict) -> dict:
     return fields
 
 
-def _joined(analysed: tuple) -> list[list]:
-    """Return the side file's form of a document's analysed fields: [offset, terms joined]."""
-    return [[offset, " ".join(terms)] for offset, terms in analysed]
-
-
 def _analysed_entry(row: dict, analysed: tuple) -> list:
     """Return what the side file keeps of a document: its fields and analysed text."""
-    return [_entry_fields(row), *_joined(analysed)]
+    return [_entry_fields(row), *joined_terms(analysed)]
+
+
+PACK_BATCH_CHARS = 1 << 20  # the side file's JSON is compressed in pieces of about this size
 
 
 def pack_analysed(docs: dict[str, list]) -> bytes:
-    """Return the side file's compressed body: every document's entry, by key."""
-    raw = json.dumps([docs[k] for k in sorted(docs)], ensure_ascii=False,
-                     separators=(",", ":")).encode("utf-8")
-    return zlib.compress(raw, 1)
+    """Return the side file's compressed body: every document's entry, by key (the JSON list
+    is compressed a piece at a time, never held whole: the same bytes as all at once)."""
+    packer, parts, batch, size = zlib.compressobj(1), [], ["["], 0
+    for number, key in enumerate(sorted(docs)):
+        entry = json.dumps(docs[key], ensure_ascii=False, separators=(",", ":"))
+        batch.append("," + entry if number else entry)
+        size += len(entry)
+        if size > PACK_BATCH_CHARS:
+            parts.append(packer.compress("".join(batch).encode("utf-8")))
+            batch, size = [], 0
+    batch.append("]")
+    parts += [packer.compress("".join(batch).encode("utf-8")), packer.flush()]
+    return b"".join(parts)
 
 
 def write_analysed(index_dir: Path, generation: int, body: bytes) -> None:
@@ -219,67 +219,14 @@ def read_analysed(index_dir: Path, generation: int) -> dict[str, list] | None:
     return {entry[0]["key"]: entry for entry in entries}
 
 
-SPLIT_DOCS = 1000  # from this many documents on, the index is written as two segments
-
-
-def _write_segment(ix: index.Index, rows: list[dict], seed: int) -> tuple:
-    """Analyse rows and write them as one Whoosh segment (documents in row order); return
-    (segment, each document's analysed fields joined for the side file, TokenStore payload)."""
-    state = random.getstate()
-    random.seed(seed)  # Whoosh names segments randomly: make the files reproducible
-    try:
-        writer = SegmentWriter(ix, _lk=False, compound=False)  # compound files record mtimes
-    finally:
-        random.setstate(state)
-    writer.pool = pool = TermPool()
-    writer.fieldwriter.add_postings = lambda schema, _lengths, _items: pool.write(
-        writer.fieldwriter, schema)
-    joined = []
-    for row in rows:
-        analysed = analyse_row(row)
-        add_analysed(writer, row, analysed)
-        joined.append(_joined(analysed))
-    payload = pool.store.payload()
-    return writer._finalize_segment(), joined, payload
-
-
-def _fork_segment(ix: index.Index, rows: list[dict], seed: int) -> tuple[int, int]:
-    """Write a segment in a forked child; return (pid, pipe) to collect it from."""
-    sys.stdout.flush()
-    sys.stderr.flush()
-    reading, writing = os.pipe()
-    pid = os.fork()
-    if pid:
-        os.close(writing)
-        return pid, reading
-    code = 1
-    try:  # the child: write the segment, send it back, leave at once (no cleanup)
-        os.close(reading)
-        with os.fdopen(writing, "wb") as pipe:
-            pipe.write(pickle.dumps(_write_segment(ix, rows, seed), protocol=5))
-        code = 0
-    except BaseException:  # noqa: BLE001 - report anything, then exit non-zero
-        traceback.print_exc()
-    finally:
-        os._exit(code)
-
-
-def _collect_segment(pid: int, pipe: int) -> tuple:
-    """Return what a forked child's _write_segment returned; raise when it failed."""
-    with os.fdopen(pipe, "rb") as handle:
-        data = handle.read()
-    if os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]) != 0 or not data:
-        raise RuntimeError("writing the Whoosh search index failed (error printed above)")
-    return pickle.loads(data)
-
-
 def build_index(site: Site, index_dir: Path, urls: Urls, *, parallel: bool = True) -> None:
     """Build a fresh Whoosh index of the site's articles and stories in index_dir.
 
-    Large sites get two segments (same scores: Whoosh ranks with whole-index statistics),
-    each analysed and written by a forked process, which sends back its documents' analysed
-    text; this one joins them into the static export's postings and the side file. The
-    files are the same bytes either way.
+    Large sites get several segments (same scores: Whoosh ranks with whole-index
+    statistics) of at most SEGMENT_DOCS documents, each analysed and written by a forked
+    process (WRITERS at a time), which sends back its documents' analysed text; this one
+    joins them into the static export's postings and the side file. The files are the same
+    bytes either way.
     """
     if index_dir.exists():
         shutil.rmtree(index_dir)
@@ -288,28 +235,27 @@ def build_index(site: Site, index_dir: Path, urls: Urls, *, parallel: bool = Tru
     rows = document_rows(site, urls)
     ix = index.create_in(str(index_dir), make_schema())
     (index_dir / f"{ix.indexname}.tmp").mkdir()  # the writers' (unused) temporary storage
-    half = len(rows) // 2 if len(rows) >= SPLIT_DOCS else len(rows)
-    parts = [(rows[:half], 1), (rows[half:], 2)] if half < len(rows) else [(rows, 1)]
-    forked = parallel and hasattr(os, "fork") and len(parts) > 1
-    children = [_fork_segment(ix, *part) for part in parts] if forked else []
-    written = []
-    try:
-        fields = [_entry_fields(row) for row in rows]
-        if not forked:  # a pickle round trip, as from a child: the TOC pickles alike
-            written = [pickle.loads(pickle.dumps(_write_segment(ix, *part))) for part in parts]
-    finally:
-        written += [_collect_segment(*child) for child in children]
+    starts = segment_starts(len(rows))
+    parts = [(rows[a:b], seed)
+             for seed, (a, b) in enumerate(zip(starts, starts[1:], strict=False), 1)]
+    if parallel and hasattr(os, "fork") and len(parts) > 1:
+        written = write_forked(ix, parts)
+    else:  # a pickle round trip, as from a child: the TOC pickles alike
+        written = [pickle.loads(pickle.dumps(write_segment(ix, *part))) for part in parts]
+    del parts
     shutil.rmtree(index_dir / f"{ix.indexname}.tmp")
     segments = [segment for segment, _, _ in written]
     generation = ix.latest_generation() + 1
     TOC(ix.schema, segments, generation).write(ix.storage, ix.indexname)
     clean_files(ix.storage, ix.indexname, generation, segments)
-    joined = [texts for _, part, _ in written for texts in part]
-    docs = {row["key"]: [entry, *texts] for row, entry, texts in zip(rows, fields, joined,
-                                                                       strict=True)}
+    fields = [_entry_fields(row) for row in rows]
+    entries = zip(fields, (texts for _, part, _ in written for texts in part), strict=True)
+    docs = {row["key"]: [entry, *texts] for row, (entry, texts) in zip(rows, entries,
+                                                                        strict=True)}
     write_analysed(index_dir, generation, pack_analysed(docs))
-    export = ExportPostings.joined([(0, written[0][2])] + (
-        [(half, written[1][2])] if len(written) > 1 else []))
+    del docs
+    export = ExportPostings.joined([(start, payload) for start, (_, _, payload)
+                                    in zip(starts, written, strict=False)])
     _BUILT.clear()  # keep only the last build's
     _BUILT[str(index_dir)] = (generation, export, fields)
     _OPEN.pop(str(index_dir), None)

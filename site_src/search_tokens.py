@@ -84,27 +84,37 @@ class TokenStore:
         return self.docs[name][1::3].tolist()
 
     def postings(self, name: str) -> Postings | None:
-        """Return a field's postings (documents must have been added in rising order)."""
-        ids = np.frombuffer(self.ids[name], dtype=np.int32).astype(np.int64)
+        """Return a field's postings (documents must have been added in rising order).
+
+        Per-token arrays are 32-bit (a field holds fewer than 2**31 tokens), so that a whole
+        corpus's postings fit in memory beside the site.
+        """
+        ids = np.frombuffer(self.ids[name], dtype=np.int32)
         if not len(ids):
             return None
-        docs = np.frombuffer(self.docs[name], dtype=np.int32).reshape(-1, 3).astype(np.int64)
-        doc = np.repeat(docs[:, 0], docs[:, 1])
-        first = np.cumsum(docs[:, 1]) - docs[:, 1]
-        spots = np.arange(len(ids)) - np.repeat(first - docs[:, 2], docs[:, 1])
-        given = np.repeat(docs[:, 2] < 0, docs[:, 1])
-        spots[given] = np.frombuffer(self.spots[name], dtype=np.int32)
+        docs = np.frombuffer(self.docs[name], dtype=np.int32).reshape(-1, 3)
         order = np.argsort(ids, kind="stable")  # by term, then document and position
-        ids, doc, spots = ids[order], doc[order], spots[order]
+        term_of = ids[order]
+        counts = docs[:, 1].astype(np.int64)
+        doc = np.repeat(docs[:, 0], counts)[order]
+        spots = np.arange(len(ids), dtype=np.int32)
+        spots -= np.repeat((np.cumsum(counts) - counts - docs[:, 2]).astype(np.int32), counts)
+        given = np.repeat(docs[:, 2] < 0, counts)
+        spots[given] = np.frombuffer(self.spots[name], dtype=np.int32)
+        del given
+        spots = spots[order]
+        del order
         fresh = np.ones(len(ids), dtype=bool)  # a posting's first token
-        fresh[1:] = (ids[1:] != ids[:-1]) | (doc[1:] != doc[:-1])
+        fresh[1:] = (term_of[1:] != term_of[:-1]) | (doc[1:] != doc[:-1])
         starts = np.flatnonzero(fresh)
-        previous = np.zeros_like(spots)
-        previous[1:] = spots[:-1]
-        previous[starts] = 0
-        return Postings(term=ids[starts], doc=doc[starts],
+        del fresh
+        gaps = spots.copy()
+        gaps[1:] -= spots[:-1]
+        gaps[starts] = spots[starts]
+        del spots
+        return Postings(term=term_of[starts].astype(np.int64), doc=doc[starts].astype(np.int64),
                         tf=np.diff(np.append(starts, len(ids))), starts=starts,
-                        gaps=spots - previous)
+                        gaps=gaps)
 
 
 def export_codes(postings: Postings) -> tuple[str, list[int], str, list[int]]:
@@ -131,15 +141,21 @@ def export_codes(postings: Postings) -> tuple[str, list[int], str, list[int]]:
 def varint_groups(numbers: np.ndarray, groups: np.ndarray) -> tuple[str, list[int]]:
     """Return search_analysis.encode_numbers of a number stream sorted by group, as one
     string, and where each group starts in it (index = group; one more entry: the end)."""
-    digits = np.ones(len(numbers), dtype=np.int64)
+    digits = np.ones(len(numbers), dtype=np.int8)  # base-32 digits (an int64 has 13 at most)
     rest = numbers >> 5
     while rest.any():
         digits += rest > 0
         rest >>= 5
-    owner = np.repeat(np.arange(len(numbers)), digits)
-    place = np.arange(len(owner)) - np.repeat(np.cumsum(digits) - digits, digits)
-    value = (numbers[owner] >> (5 * place)) & 31
+    del rest
+    total = int(digits.sum(dtype=np.int64))
+    index = np.int32 if max(total, len(numbers)) < 2**31 else np.int64
+    owner = np.repeat(np.arange(len(numbers), dtype=index), digits)
+    place = np.arange(total, dtype=index)
+    place -= np.repeat((np.cumsum(digits, dtype=np.int64) - digits).astype(index), digits)
+    place = place.astype(np.int8)  # the digit's place in its number
+    value = ((numbers[owner] >> (5 * place)) & 31).astype(np.uint8)
     value[place < digits[owner] - 1] += 32  # a continued digit
+    del owner, place
     text = _ALPHABET[value].tobytes().decode("ascii")
     sizes = np.bincount(groups, weights=digits).astype(np.int64)
     return text, [0, *np.cumsum(sizes).tolist()]
@@ -152,35 +168,128 @@ _WIDTH = np.array([1, 2, 4], dtype=np.int64)
 def position_values(postings: Postings) -> list[bytes]:
     """Return each posting's value in Whoosh's Positions format: a 4-byte big-endian count,
     then the protocol-2 pickle of the position gaps (what encode_positions returns)."""
+    data, bounds, long = position_data(postings)
+    values = [data[a:b] for a, b in zip(bounds[:-1].tolist(), bounds[1:].tolist(), strict=True)]
+    for number, value in long.items():
+        values[number] = value
+    return values
+
+
+def position_data(postings: Postings) -> tuple[bytes, np.ndarray, dict[int, bytes]]:
+    """Return every posting's Positions value (position_values) laid end to end: the bytes,
+    where each value starts (one more entry: the end), and the values of postings with more
+    than _BATCH positions, which replace their slice (pickle batches long lists)."""
     gaps, tf = postings.gaps, postings.tf
     kind = (gaps > 0xFF).astype(np.int64) + (gaps > 0xFFFF)  # K, M or J (pickle's ints)
     item = 1 + _WIDTH[kind]
     token_posting = np.repeat(np.arange(len(tf)), tf)
     many = (tf > 1).astype(np.int64)
     body = np.bincount(token_posting, weights=item, minlength=len(tf)).astype(np.int64)
+    del token_posting
     size = 4 + 5 + many + body + 2  # count, pickle header, "(", items, "a"|"e" and "."
     end = np.cumsum(size)
     start = end - size
     out = np.zeros(int(end[-1]), dtype=np.uint8)
     for shift in range(4):  # the count, big-endian
         out[start + shift] = (tf >> (8 * (3 - shift))) & 0xFF
-    header = np.frombuffer(b"\x80\x02]q\x00", dtype=np.uint8)
-    out[(start[:, None] + 4 + np.arange(5)).ravel()] = np.tile(header, len(tf))
+    for place, byte in enumerate(b"\x80\x02]q\x00"):  # the pickle header
+        out[start + 4 + place] = byte
     out[start[many == 1] + 9] = ord("(")
     token_start = np.cumsum(item) - item  # items laid out one after another per posting
     into = token_start - np.repeat(token_start[postings.starts], tf)
     at = np.repeat(start + 9 + many, tf) + into
+    del into, token_start
     out[at] = _OPCODE[kind]
     for shift in range(4):  # the value, little-endian, as wide as its opcode
         write = _WIDTH[kind] > shift
         out[at[write] + 1 + shift] = (gaps[write] >> (8 * shift)) & 0xFF
     out[end - 2] = np.where(many == 1, ord("e"), ord("a"))
     out[end - 1] = ord(".")
-    data = out.tobytes()
-    values = [data[a:b] for a, b in zip(start.tolist(), end.tolist(), strict=True)]
+    long = {}
     for number in np.flatnonzero(tf > _BATCH).tolist():  # long lists: pickle batches them
         first = int(postings.starts[number])
         spots = np.cumsum(gaps[first : first + int(tf[number])]).tolist()
-        values[number] = (int(tf[number])).to_bytes(4, "big") + pickle.dumps(
+        long[number] = (int(tf[number])).to_bytes(4, "big") + pickle.dumps(
             [b - a for a, b in zip([0, *spots], spots, strict=False)], 2)
-    return values
+    return out.tobytes(), np.append(start, end[-1]), long
+
+
+class FieldPostings:
+    """One field's postings kept as arrays: what TermLists hand out a slice at a time."""
+
+    def __init__(self, postings: Postings) -> None:
+        self.term, self.doc, self.tf = postings.term, postings.doc, postings.tf
+        self.data, self.bounds, self.long = position_data(postings)
+
+    def term_lists(self, texts: list[str]) -> list[tuple[bytes, TermLists]]:
+        """Return (term bytes, its postings as TermLists) per term, by term number."""
+        term = self.term
+        cuts = np.flatnonzero(np.append(True, term[1:] != term[:-1]))
+        ends = np.append(cuts[1:], len(term))
+        return [(texts[number].encode("utf-8"), TermLists(self, start, stop))
+                for number, start, stop in zip(term[cuts].tolist(), cuts.tolist(),
+                                               ends.tolist(), strict=True)]
+
+    def column(self, which: int, start: int, stop: int) -> list:
+        """Return one column (docnums, weights or values) of postings start..stop as a list."""
+        if which == 0:
+            return self.doc[start:stop].tolist()
+        if which == 1:
+            return self.tf[start:stop].astype(float).tolist()
+        bounds, data = self.bounds[start : stop + 1].tolist(), self.data
+        values = [data[a:b] for a, b in zip(bounds[:-1], bounds[1:], strict=False)]
+        for number, value in self.long.items():
+            if start <= number < stop:
+                values[number - start] = value
+        return values
+
+
+class TermLists:
+    """A term's (docnums, weights, values) postings lists, made from the field's arrays only
+    when read (a whole field's lists as Python objects would be most of a writer's memory)."""
+
+    __slots__ = ("field", "start", "stop")
+
+    def __init__(self, field: FieldPostings, start: int, stop: int) -> None:
+        self.field, self.start, self.stop = field, start, stop
+
+    def __len__(self) -> int:
+        """Return 3: docnums, weights, values."""
+        return 3
+
+    def __getitem__(self, which: int) -> PostingColumn:
+        """Return column 0 (docnums), 1 (weights) or 2 (values)."""
+        if not 0 <= which < 3:
+            raise IndexError(which)
+        return PostingColumn(self, which)
+
+
+class PostingColumn:
+    """One column of a term's postings: a sequence whose slices are made when asked for."""
+
+    __slots__ = ("lists", "which")
+
+    def __init__(self, lists: TermLists, which: int) -> None:
+        self.lists, self.which = lists, which
+
+    def __len__(self) -> int:
+        """Return the number of postings."""
+        return self.lists.stop - self.lists.start
+
+    def __getitem__(self, where: int | slice) -> object:
+        """Return one posting's entry, or a list of a slice's entries."""
+        start, stop = self.lists.start, self.lists.stop
+        if isinstance(where, slice):
+            low, high, step = where.indices(stop - start)
+            if step != 1:
+                return self[:][where]
+            return self.lists.field.column(self.which, start + low, start + max(low, high))
+        if where < 0:
+            where += stop - start
+        if not 0 <= where < stop - start:
+            raise IndexError(where)
+        return self.lists.field.column(self.which, start + where, start + where + 1)[0]
+
+    def __iter__(self):
+        """Iterate over the whole column."""
+        return iter(self[:])
