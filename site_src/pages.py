@@ -41,12 +41,14 @@ Files = dict[str, bytes]
 
 def render_site(
     site: Site, config: Config, urls: Urls, progress: bool = False,
-    kept: Collection[str] = frozenset(),
+    kept: Collection[str] = frozenset(), sink: Callable[[str, bytes], None] | None = None,
 ) -> Files:
     """Render every file of the site (search index files excepted).
 
     Article and story pages whose output path is in `kept` are not rendered: an incremental
     build keeps them from the previous site. Listings, feeds and the sitemap always are.
+    With a sink, article and story pages (and story JSON) go to sink(path, bytes) as they are
+    rendered instead of into the returned files, so that they are not all held at once.
     """
     env = make_environment(config, urls, site)
     files: Files = {}
@@ -75,13 +77,19 @@ def render_site(
             path_for(source), own))
     put("feed.xml", _render_feed(env, urls, config.title, "feed.xml", "", listed))
     items = _page_items(listed, multi, kept)
+    streamed: list[str] = []
     with tqdm(total=len(items), desc="render pages", unit="page", leave=False,
               disable=not (progress and len(items) >= PROGRESS_MIN_PAGES)) as bar:
         for rendered in executor.map_ordered(render_pages, items, shared=RenderJob(
                 site, config, urls, env), min_items=PARALLEL_MIN_PAGES, on_done=bar.update):
-            files.update(rendered)
+            if sink is None:
+                files.update(rendered)
+                continue
+            for rel, data in rendered:
+                sink(rel, data)
+                streamed.append(rel)
     files["data/index.json"] = export.index_json(site, urls).encode("utf-8")
-    pages = [*files, *kept]
+    pages = [*files, *kept, *streamed]
     put("sitemap.xml", render_page(env, "sitemap.xml", locations=_sitemap(pages, urls)))
     put("robots.txt", f"User-agent: *\nAllow: /\nSitemap: {urls.absolute('sitemap.xml')}\n")
     files[".nojekyll"] = b""
