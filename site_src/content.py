@@ -209,6 +209,8 @@ def _parse_article(
     problems.sort(key=lambda p: p.line)
     if any(p.severity == "error" for p in problems):
         return None, problems, None
+    if len(body) > len(text) and body.rstrip("\n") == text:
+        body = text  # a plain body: one string for both (its final newlines mean nothing)
     key, name = resolve_source(str(values["source"]), sources)
     article = Article(
         id=stem, title=str(values["title"]), source=key, body=body, text=text,
