@@ -11,14 +11,12 @@ corrupt cache is simply ignored (the build is then a clean one).
 from __future__ import annotations
 
 import contextlib
-import gc
 import hashlib
 import os
 import pickle
 import shutil
-import sqlite3
 import sys
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, fields
 from importlib import metadata
 from pathlib import Path
@@ -28,13 +26,24 @@ from typing import Any
 from site_src.config import Config
 from site_src.model import Article, Problem
 from site_src.render import bundled_templates
+from site_src.stores import (  # noqa: F401 - re-exported: the build's caches
+    ANALYSES_FILE,
+    EXPORT_FILE,
+    PARSED_FILE,
+    TALLIES_FILE,
+    AnalysisStore,
+    ExportStore,
+    LazyAnalysis,
+    ParseStore,
+    SqliteStore,
+    TallyStore,
+    paused_gc,
+)
 
 STATE_FILE = "state.pickle"
 SEARCH_FOLDER = "search"
-ANALYSES_FILE = "analyses.sqlite"
-PARSED_FILE = "parsed.sqlite"
 FEATURES_FILE = "features.pickle"
-EXPORT_FILE = "export.sqlite"
+SPARE_FOLDER = "spare"  # the previous site, staged in by the next build (output.py)
 FORMAT = 1
 # Libraries whose version can change the bytes of the site.
 LIBRARIES = ("jinja2", "markdown-it-py", "Whoosh-Reloaded", "PyYAML", "rapidfuzz", "scipy",
@@ -200,118 +209,6 @@ def article_fingerprint(article: Article) -> str:
 def analysis_key(code: str, fingerprints: Iterable[str]) -> str:
     """Return the cache key of a story analysis: the code and its members, in order."""
     return digest(code, tuple(fingerprints))
-
-
-@contextlib.contextmanager
-def paused_gc() -> Iterator[None]:
-    """Pause the cyclic garbage collector (unpickling many objects triggers it needlessly)."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
-
-
-class AnalysisStore:
-    """Story analyses in SQLite, keyed by analysis_key; unreadable entries count as missing."""
-
-    TABLE = "analyses"
-
-    def __init__(self, cache_dir: Path, name: str = ANALYSES_FILE) -> None:
-        self.path = cache_dir / name
-        self._db: sqlite3.Connection | None = None
-
-    def _connect(self) -> sqlite3.Connection:
-        """Open (or make) the database; a corrupt file is replaced by an empty one."""
-        if self._db is None:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            try:
-                self._db = self._open()
-            except sqlite3.DatabaseError:
-                for suffix in ("", "-wal", "-shm", "-journal"):
-                    with contextlib.suppress(OSError):
-                        Path(f"{self.path}{suffix}").unlink()
-                self._db = self._open()
-        return self._db
-
-    def _open(self) -> sqlite3.Connection:
-        """Connect and check the table."""
-        db = sqlite3.connect(self.path, timeout=30)
-        db.execute(f"CREATE TABLE IF NOT EXISTS {self.TABLE} (key TEXT PRIMARY KEY, data BLOB)")
-        db.execute(f"SELECT count(*) FROM {self.TABLE}").fetchone()
-        return db
-
-    def get_many(self, keys: Iterable[str]) -> dict[str, Any]:
-        """Return the cached values among keys."""
-        wanted = sorted(set(keys))
-        found: dict[str, Any] = {}
-        try:
-            db = self._connect()
-            with paused_gc():
-                for start in range(0, len(wanted), 500):
-                    chunk = wanted[start:start + 500]
-                    marks = ",".join("?" * len(chunk))
-                    for key, data in db.execute(
-                            f"SELECT key, data FROM {self.TABLE} WHERE key IN ({marks})", chunk):
-                        with contextlib.suppress(Exception):
-                            found[key] = pickle.loads(data)
-        except sqlite3.DatabaseError:
-            return found
-        return found
-
-    def get_all(self) -> dict[str, Any]:
-        """Return every cached value, by key."""
-        found: dict[str, Any] = {}
-        try:
-            db = self._connect()
-            with paused_gc():
-                for key, data in db.execute(f"SELECT key, data FROM {self.TABLE}"):
-                    with contextlib.suppress(Exception):
-                        found[key] = pickle.loads(data)
-        except sqlite3.DatabaseError:
-            return {}
-        return found
-
-    def put_many(self, items: Mapping[str, Any], keep: Iterable[str] | None = None) -> None:
-        """Store new values and drop every entry not in keep (None: drop nothing), at once."""
-        rows = [(k, pickle.dumps(v, protocol=pickle.HIGHEST_PROTOCOL)) for k, v in items.items()]
-        with contextlib.suppress(sqlite3.DatabaseError):
-            db = self._connect()
-            with db:
-                db.executemany(f"INSERT OR REPLACE INTO {self.TABLE} VALUES (?, ?)", rows)
-                if keep is None:
-                    return
-                db.execute("CREATE TEMP TABLE IF NOT EXISTS keep (key TEXT PRIMARY KEY)")
-                db.execute("DELETE FROM keep")
-                db.executemany("INSERT OR IGNORE INTO keep VALUES (?)", ((k,) for k in keep))
-                db.execute(f"DELETE FROM {self.TABLE} WHERE key NOT IN (SELECT key FROM keep)")
-
-    def close(self) -> None:
-        """Close the database."""
-        if self._db is not None:
-            self._db.close()
-            self._db = None
-
-
-class ParseStore(AnalysisStore):
-    """Parsed content files (content.Parsed and the article's fingerprint) by relative path."""
-
-    TABLE = "parsed"
-
-    def __init__(self, cache_dir: Path) -> None:
-        super().__init__(cache_dir, PARSED_FILE)
-
-
-class ExportStore(AnalysisStore):
-    """What the static search export needs to update itself: each document's (position,
-    entry) by key, and under "" the digest of the meta.json it describes and its term count."""
-
-    TABLE = "docs"
-
-    def __init__(self, cache_dir: Path) -> None:
-        super().__init__(cache_dir, EXPORT_FILE)
 
 
 def load_features(cache_dir: Path, code: str) -> Any:

@@ -13,7 +13,7 @@ from datetime import datetime
 
 from markupsafe import Markup, escape
 
-from site_src import charts
+from site_src import charts, tallies
 from site_src.model import (
     BOILERPLATE,
     EDITED,
@@ -25,7 +25,6 @@ from site_src.model import (
     VERBATIM,
     Article,
     ArticleAnalysis,
-    Segment,
     Site,
     Source,
     Story,
@@ -82,11 +81,6 @@ def date_range_text(dates: Sequence[datetime | None]) -> str:
     return first if first == last else f"{first} – {last}"
 
 
-def segment_words(article: Article, segment: Segment) -> int:
-    """Count the words of a segment."""
-    return len(article.text[segment.start:segment.end].split())
-
-
 def story_summary(story: Story, site: Site) -> dict[str, object]:
     """Summarise a story for listings: outlet and member counts, date range."""
     articles = [site.article(a) for a in story.member_ids]
@@ -105,43 +99,46 @@ def story_summary(story: Story, site: Site) -> dict[str, object]:
 
 @dataclass
 class _Index:
-    """Per-site lookups shared by every page of one build."""
+    """Per-site lookups shared by every page of one build (the reuse sums made on first use)."""
 
     stories: dict[str, Story] = field(default_factory=dict)
-    source_words: dict[str, dict[str, int]] = field(default_factory=dict)
-    taken_from: dict[str, dict[str, int]] = field(default_factory=dict)
-    given_to: dict[str, dict[str, int]] = field(default_factory=dict)
-    analysed: dict[str, int] = field(default_factory=dict)
+    given: dict[str, tallies.StoryTally] = field(default_factory=dict)  # story id -> tally
+    sums: tallies.Sums | None = None
 
 
 _INDEXES: dict[int, tuple[weakref.ref[Site], _Index]] = {}
 
 
 def _site_index(site: Site) -> _Index:
-    """Build (once per Site object) the story lookup and per-outlet reuse counts."""
+    """Return (made once per Site object) the story lookup and the reuse counts' holder."""
     cached = _INDEXES.get(id(site))
     if cached is not None and cached[0]() is site:
         return cached[1]
     index = _Index(stories={s.id: s for s in site.stories})
-    for story in site.stories:
-        if story.analysis is None:
-            continue
-        for item in story.analysis.articles:
-            article = site.article(item.article_id)
-            words = index.source_words.setdefault(article.source, {})
-            index.analysed[article.source] = index.analysed.get(article.source, 0) + 1
-            for seg in item.segments:
-                count = segment_words(article, seg)
-                words[seg.kind] = words.get(seg.kind, 0) + count
-                if seg.kind in REUSE_CLASSES and seg.counterpart is not None:
-                    donor = site.article(seg.counterpart.article_id).source
-                    taken = index.taken_from.setdefault(article.source, {})
-                    taken[donor] = taken.get(donor, 0) + count
-                    given = index.given_to.setdefault(donor, {})
-                    given[article.source] = given.get(article.source, 0) + count
     _INDEXES.clear()  # one build at a time: keep only the latest site
     _INDEXES[id(site)] = (weakref.ref(site), index)
     return index
+
+
+def use_story_tallies(site: Site, made: dict[str, tallies.StoryTally]) -> None:
+    """Give the outlet pages of this site story tallies made ahead (story id -> story_tally),
+    e.g. from a cache; stories left out are counted when needed."""
+    index = _site_index(site)
+    index.given.update(made)
+    index.sums = None  # summed again, from these
+
+
+def _site_sums(site: Site) -> tallies.Sums:
+    """Return the per-outlet reuse counts of the site (summed once per Site object)."""
+    index = _site_index(site)
+    if index.sums is not None:
+        return index.sums
+    sums = tallies.Sums()
+    for story in site.stories:
+        if story.analysis is not None:
+            sums.add(index.given.get(story.id) or tallies.story_tally(story, site))
+    index.sums = sums
+    return sums
 
 
 def _member_views(story: Story, site: Site, urls: Urls) -> list[dict[str, object]]:
@@ -373,7 +370,7 @@ def article_reuse_context(article: Article, site: Site, urls: Urls) -> dict[str,
 
 def source_reuse_context(source: Source, site: Site, urls: Urls) -> dict[str, object]:
     """Return the `source_reuse` panel of an outlet page: its composition and its donors."""
-    index = _site_index(site)
+    index = _site_sums(site)
     words = index.source_words.get(source.key, {})
     counted = sum(words.get(c, 0) for c in SHOWN_CLASSES)
     if not counted:

@@ -83,3 +83,46 @@ def test_an_edit_updates_the_search_export_in_place(tmp_path: Path, monkeypatch)
     clean = tmp_path / "clean" / "site"
     build(make_config(corpus, clean))
     assert dict(iter_tree(out / "search/static")) == dict(iter_tree(clean / "search/static"))
+
+
+def test_cached_analyses_read_compare_and_pickle_as_the_stored_ones(tmp_path: Path) -> None:
+    import pickle
+
+    from site_src.model import ArticleAnalysis, StoryAnalysis
+
+    stored = StoryAnalysis(articles=(ArticleAnalysis("a", (), (("new", 1.0),), "origin"),),
+                           similarity=((1.0,),))
+    store = cache.AnalysisStore(tmp_path)
+    store.put_many({"k": stored})
+    found = store.get_many(["k", "missing"])
+    store.close()
+    assert list(found) == ["k"]
+    lazy = found["k"]
+    assert isinstance(lazy, StoryAnalysis)
+    assert lazy.similarity == ((1.0,),) and lazy.quotations == ()
+    assert lazy.for_article("a") == stored.articles[0]
+    assert lazy == stored and stored == lazy and hash(lazy) == hash(stored)
+    assert repr(lazy) == repr(stored)
+    again = pickle.loads(pickle.dumps(lazy))
+    assert type(again) is StoryAnalysis and again == stored
+
+
+def test_outlet_tallies_from_the_cache_sum_like_fresh_ones(tmp_path: Path) -> None:
+    from site_src import rebuild, storyview, tallies
+    from site_src.urls import Urls, story_json_path
+
+    corpus = tmp_path / "content"
+    shutil.copytree(FIXTURE_CORPUS, corpus)
+    site = build(make_config(corpus, tmp_path / "site")).site
+    keys = {story_json_path(s): s.id for s in site.stories}  # any keys that stay the same
+    first = rebuild.story_tallies(site, tmp_path / "cache", keys)
+    again = rebuild.story_tallies(site, tmp_path / "cache", keys)
+    fresh = {s.id: tallies.story_tally(s, site) for s in site.stories if s.analysis is not None}
+    assert first == again == fresh and fresh
+    urls = Urls(base_url="/")
+    pages = [storyview.source_reuse_context(s, site, urls) for s in site.sources]
+    storyview.use_story_tallies(site, {i: {"words": {}, "taken": {}, "analysed": {}}
+                                       for i in first})  # the given tallies are the ones used
+    assert [storyview.source_reuse_context(s, site, urls) for s in site.sources] != pages
+    storyview.use_story_tallies(site, first)
+    assert [storyview.source_reuse_context(s, site, urls) for s in site.sources] == pages
