@@ -4,6 +4,12 @@ A build never leaves a half-written site: everything goes to a sibling staging f
 only a complete staging folder replaces the output. Files whose bytes did not change are
 hard-linked from the previous site, so they keep their modification time (and hosts and
 browsers keep their caches).
+
+Making tens of thousands of folders costs seconds on a large site, so with a `spare` folder
+(in the build cache) the site a swap replaces is kept there, with the list of its files, and
+the next build turns it into its staging folder: only the files that differ are replaced and
+the ones the new site lacks deleted. Files are never rewritten in place (a file of the spare
+may be a hard link of the live site's): a new file replaces the old name.
 """
 
 from __future__ import annotations
@@ -11,6 +17,7 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import os
+import pickle
 import shutil
 import subprocess
 import sys
@@ -20,6 +27,12 @@ from pathlib import Path
 
 MARKER = ".newsdiff-site"
 PAUSE_ENV = "NEWSDIFF_PAUSE_AFTER_FILES"
+SPARE_TREE = "tree"
+SPARE_LIST = "files.pickle"
+SPARE_FORMAT = 1
+# Staging folders being filled: the files a reused spare holds, and what write_files wrote.
+_REUSED: dict[Path, frozenset[str]] = {}
+_WRITTEN: dict[Path, frozenset[str]] = {}
 
 
 class OutputError(RuntimeError):
@@ -47,28 +60,128 @@ def check_output_dir(out_dir: Path, content_dir: Path) -> None:
 
 
 @contextlib.contextmanager
-def staged_output(out_dir: Path, defer_removal: bool = False) -> Iterator[Path]:
-    """Yield a fresh staging folder; on success swap it in as out_dir, on failure drop it.
+def staged_output(out_dir: Path, defer_removal: bool = False, spare: Path | None = None,
+                  own: Iterable[str] = ()) -> Iterator[Path]:
+    """Yield a staging folder; on success swap it in as out_dir, on failure drop it.
 
-    With defer_removal, the replaced site is renamed aside and deleted by a detached
-    process, so a large site's old copy does not hold up the build.
+    With defer_removal, a replaced site that is not kept is renamed aside and deleted by a
+    detached process, so a large site's old copy does not hold up the build. With a spare
+    folder, the replaced site is kept there and the next build stages in it (see the module
+    docstring); `own` lists the folders (relative paths) the caller fills itself rather than
+    through write_files: a reused staging folder starts without them.
     """
     out_dir = out_dir.resolve()
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     recover_output(out_dir)
     stage = out_dir.with_name(f".{out_dir.name}.staging-{os.getpid()}")
     shutil.rmtree(stage, ignore_errors=True)
-    stage.mkdir()
+    trees = _read_list(spare) if spare is not None else {}
+    reused = _take_spare(spare, stage, trees, own, defer_removal) if spare is not None else None
+    if reused is None:
+        stage.mkdir()
+    else:
+        _REUSED[stage] = reused
     try:
         yield stage
-        (stage / MARKER).write_bytes(b"")
-        _swap(stage, out_dir)
-        if defer_removal and stage.exists():
-            trash = out_dir.with_name(f".{out_dir.name}.trash-{os.getpid()}-{time.time_ns()}")
-            stage.rename(trash)
-            _remove_later(out_dir)
+        marker = stage / MARKER
+        marker.unlink(missing_ok=True)  # a fresh marker: its inode and time identify the site
+        marker.write_bytes(b"")
+        written = _WRITTEN.get(stage)
+        old = _swap(stage, out_dir)
+        if old is not None and not (spare is not None and written is not None and
+                                    _park(old, spare, trees)):
+            _discard(old, out_dir, defer_removal)
+        if spare is not None:
+            _write_list(spare, trees, out_dir, None if written is None else written | {MARKER})
     finally:
+        _REUSED.pop(stage, None)
+        _WRITTEN.pop(stage, None)
         shutil.rmtree(stage, ignore_errors=True)
+
+
+def _identity(folder: Path) -> tuple[int, int, int, int] | None:
+    """Return what identifies one written tree: its folder's and marker's inode, the marker's
+    time and device; None when it is not one."""
+    try:
+        top, marker = folder.stat(), (folder / MARKER).stat()
+    except OSError:
+        return None
+    return (top.st_dev, top.st_ino, marker.st_ino, marker.st_mtime_ns)
+
+
+def _read_list(spare: Path) -> dict:
+    """Return tree identity -> the files it holds, as the last build recorded them."""
+    try:
+        with open(spare / SPARE_LIST, "rb") as handle:
+            version, trees = pickle.load(handle)
+    except Exception:  # noqa: BLE001 - no usable list: nothing is reused
+        return {}
+    return trees if version == SPARE_FORMAT and isinstance(trees, dict) else {}
+
+
+def _write_list(spare: Path, trees: dict, out_dir: Path, written: frozenset[str] | None) -> None:
+    """Record the files of the new site and of the spare tree (written atomically)."""
+    kept = {}
+    tree = _identity(spare / SPARE_TREE)
+    if tree is not None and tree in trees:
+        kept[tree] = trees[tree]
+    site = _identity(out_dir)
+    if written is not None and site is not None:
+        kept[site] = written
+    spare.mkdir(parents=True, exist_ok=True)
+    temporary = spare / f".{SPARE_LIST}.{os.getpid()}"
+    with open(temporary, "wb") as handle:
+        pickle.dump((SPARE_FORMAT, kept), handle, protocol=pickle.HIGHEST_PROTOCOL)
+    os.replace(temporary, spare / SPARE_LIST)
+
+
+def _take_spare(spare: Path, stage: Path, trees: dict, own: Iterable[str],
+                defer_removal: bool) -> frozenset[str] | None:
+    """Move the spare tree to stage and return the files it holds (without the caller's own
+    folders and the marker, which are removed); None when there is no usable spare."""
+    tree = spare / SPARE_TREE
+    if not tree.exists():
+        return None
+    files = trees.pop(_identity(tree), None)
+    try:
+        if files is None:
+            raise OSError("no list of the spare's files")
+        tree.rename(stage)
+    except OSError:
+        _discard(tree, tree, defer_removal)
+        return None
+    (stage / MARKER).unlink(missing_ok=True)
+    prefixes = tuple(folder.strip("/") + "/" for folder in own)
+    for folder in prefixes:
+        shutil.rmtree(stage / folder, ignore_errors=True)
+    return frozenset(f for f in files if f != MARKER and not f.startswith(prefixes))
+
+
+def _park(old: Path, spare: Path, trees: dict) -> bool:
+    """Keep a replaced site as the spare tree when its files are known; tell whether it was."""
+    identity = _identity(old)
+    if identity not in trees:
+        return False
+    try:
+        spare.mkdir(parents=True, exist_ok=True)
+        old.rename(spare / SPARE_TREE)
+    except OSError:
+        return False
+    return True
+
+
+def _discard(path: Path, out_dir: Path, defer_removal: bool) -> None:
+    """Delete a tree: now, or (deferred) renamed aside and deleted by a detached process."""
+    if not defer_removal:
+        shutil.rmtree(path, ignore_errors=True)
+        return
+    trash = out_dir.with_name(f".{out_dir.name}.trash-{os.getpid()}-{time.time_ns()}")
+    try:
+        path.rename(trash)
+    except OSError:
+        shutil.rmtree(path, ignore_errors=True)
+        return
+    _remove_later(out_dir)
 
 
 def _remove_later(out_dir: Path) -> None:
@@ -109,16 +222,17 @@ def _exchange(left: Path, right: Path) -> bool:
     return done == 0
 
 
-def _swap(stage: Path, out_dir: Path) -> None:
-    """Replace out_dir by stage: one atomic exchange, else two renames; drop the old site."""
+def _swap(stage: Path, out_dir: Path) -> Path | None:
+    """Replace out_dir by stage (one atomic exchange, else two renames); return where the
+    replaced site now is (None when there was none)."""
     if out_dir.exists() and _exchange(stage, out_dir):
-        return  # stage now holds the old site, which staged_output removes
+        return stage  # stage now holds the old site
     old = out_dir.with_name(f".{out_dir.name}.old-{os.getpid()}")
     shutil.rmtree(old, ignore_errors=True)
     if out_dir.exists():
         out_dir.rename(old)
     stage.rename(out_dir)
-    shutil.rmtree(old, ignore_errors=True)
+    return old if old.exists() else None
 
 
 def _pause_for_tests(written: int) -> None:
@@ -135,40 +249,112 @@ def write_files(
     """Write files under stage, linking unchanged ones from previous; return how many changed.
 
     Paths in keep are known unchanged: they are linked from previous without being compared
-    (MissingPrevious when one is not there).
+    (MissingPrevious when one is not there). Files a reused staging folder holds that are
+    neither in files nor in keep are deleted; the others are replaced only where they differ.
     """
+    keep = set(keep)
+    wanted = keep.union(files)
+    held = set(_REUSED.get(stage, ()))
+    root = f"{stage}{os.sep}"
+    _remove_extra(root, held - wanted)
+    held &= wanted
+    folders = {rel.rpartition("/")[0] for rel in held}
     changed = 0
-    made_dirs: set[Path] = set()
-    for rel in sorted(keep):
-        target = stage / rel
-        if target.parent not in made_dirs:
-            target.parent.mkdir(parents=True, exist_ok=True)
-            made_dirs.add(target.parent)
-        try:
-            os.link(previous / rel, target)
-        except OSError as error:
-            raise MissingPrevious(f"{previous / rel}: {error.strerror}") from error
-    for rel in sorted(files):
-        data = files[rel]
-        target = stage / rel
-        parent = target.parent
-        if parent not in made_dirs:
-            parent.mkdir(parents=True, exist_ok=True)
-            made_dirs.add(parent)
-        if _link_unchanged(previous / rel, target, data):
-            continue
-        target.write_bytes(data)
-        changed += 1
-        _pause_for_tests(changed)
+    try:
+        for rel in sorted(keep):
+            target, old = root + rel, os.path.join(previous, rel)
+            if rel in held and _same_file(old, target):
+                continue
+            _make_parent(root, rel, folders)
+            try:
+                _place_link(old, target)
+            except OSError as error:
+                raise MissingPrevious(f"{old}: {error.strerror}") from error
+            held.add(rel)
+        for rel in sorted(files):
+            data, target, old = files[rel], root + rel, os.path.join(previous, rel)
+            _make_parent(root, rel, folders)
+            if _link_unchanged(old, target, data, rel in held):
+                held.add(rel)
+                continue
+            _clear(target)
+            with open(target, "xb") as handle:
+                handle.write(data)
+            held.add(rel)
+            changed += 1
+            _pause_for_tests(changed)
+    finally:
+        _REUSED[stage] = frozenset(held)
+        _WRITTEN[stage] = _REUSED[stage]
     return changed
 
 
-def _link_unchanged(old: Path, target: Path, data: bytes) -> bool:
-    """Hard-link old to target when it holds exactly data; return whether it did."""
+def _make_parent(root: str, rel: str, folders: set[str]) -> None:
+    """Make the folder of a file under root unless it is known to exist."""
+    parent = rel.rpartition("/")[0]
+    if parent not in folders:
+        os.makedirs(root + parent, exist_ok=True)
+        folders.add(parent)
+
+
+def _remove_extra(root: str, extra: Iterable[str]) -> None:
+    """Delete files under root, then the folders that this leaves empty."""
+    parents = set()
+    for rel in extra:
+        _clear(root + rel)
+        parents.add(rel.rpartition("/")[0])
+    for parent in sorted(parents, key=lambda p: (-p.count("/"), p)):
+        while parent:
+            try:
+                os.rmdir(root + parent)
+            except OSError:
+                break
+            parent = parent.rpartition("/")[0]
+
+
+def _clear(path: str) -> None:
+    """Remove whatever a path names (a file, or a folder in the way); nothing when absent."""
     try:
-        if old.stat().st_size != len(data) or old.read_bytes() != data:
-            return False
-        os.link(old, target)
+        os.unlink(path)
+    except FileNotFoundError:
+        pass
+    except (IsADirectoryError, PermissionError):
+        shutil.rmtree(path)
+
+
+def _same_file(left: str, right: str) -> bool:
+    """Tell whether two paths name the same file (MissingPrevious when left is missing)."""
+    try:
+        first = os.stat(left)
+    except OSError as error:
+        raise MissingPrevious(f"{left}: {error.strerror}") from error
+    try:
+        second = os.stat(right)
+    except OSError:
+        return False
+    return (first.st_ino, first.st_dev) == (second.st_ino, second.st_dev)
+
+
+def _place_link(source: str, target: str) -> None:
+    """Hard-link source as target, replacing what target named."""
+    try:
+        os.link(source, target)
+    except FileExistsError:
+        _clear(target)
+        os.link(source, target)
+
+
+def _link_unchanged(old: str, target: str, data: bytes, held: bool = False) -> bool:
+    """Hard-link old to target when it holds exactly data; return whether target now is it.
+
+    `held`: target may already exist (then it is left alone when it already is old)."""
+    try:
+        with open(old, "rb") as handle:
+            if os.fstat(handle.fileno()).st_size != len(data) or handle.read() != data:
+                return False
+        if held and _same_file(old, target):
+            return True
+        _place_link(old, target)
         return True
     except OSError:
         return False
