@@ -241,16 +241,18 @@ def build(config: Config, report: Callable[[str], None] = lambda _: None) -> Bui
     partial = site_ok and same_look
     files = PackedFiles()  # a clean build's pages are packed as they come (few held at once)
     if partial:
-        rendered, kept = rebuild.render_changed(site, config, urls, keys, state.pages)
+        rendered, kept = rebuild.render_changed(site, config, urls, keys, state.pages,
+                                                sink=files.__setitem__)
         files.update(rendered)
-        del rendered
     else:
         files.update(render_site(site, config, urls, progress=config.progress,
                                  sink=files.__setitem__))
         kept = set()
     clock.lap("render")
-    # A large old site is deleted by a detached process after the swap.
-    with staged_output(out, defer_removal=len(keys) > DEFER_REMOVAL_PAGES) as stage:
+    # The replaced site is kept in the cache: the next build stages in it (output.py).
+    with staged_output(out, defer_removal=len(keys) > DEFER_REMOVAL_PAGES,
+                       spare=config.cache_dir / cache.SPARE_FOLDER,
+                       own=("search/whoosh",)) as stage:
         _index(site, urls, stage / "search" / "whoosh", _previous_index(config, state, site_ok),
                rows)
         clock.lap("index")

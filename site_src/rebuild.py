@@ -3,23 +3,25 @@
 A page's key is a digest of everything it shows: an article page depends on the article, its
 outlet and its story (members, their outlets, the story's analysis); a story page and its JSON
 on the story. Pages whose key did not change keep the previous build's bytes. Listings, feeds,
-outlet pages (site-wide reuse tallies), the sitemap and data/index.json are always rendered:
-they are few. `render_changed` hands the unchanged keys to `pages.render_site`, so an
-incremental build renders with the same code as a clean one.
+outlet pages, the sitemap and data/index.json are always rendered: they are few. The outlet
+pages' reuse profiles are sums of per-story tallies (site_src/tallies.py), cached by story.
+`render_changed` hands the unchanged keys to `pages.render_site`, so an incremental build
+renders with the same code as a clean one.
 """
 
 from __future__ import annotations
 
 import contextlib
+import gc
 import json
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 import jinja2
 from jinja2 import meta
 
-from site_src import cache, search
+from site_src import cache, search, storyview, tallies
 from site_src.cache import digest
 from site_src.config import Config
 from site_src.model import Site
@@ -89,14 +91,40 @@ def keys_are_safe(env: jinja2.Environment) -> bool:
 
 
 def render_changed(site: Site, config: Config, urls: Urls, keys: Mapping[str, str],
-                   old_keys: Mapping[str, str]) -> tuple[dict[str, bytes], set[str]]:
+                   old_keys: Mapping[str, str],
+                   sink: Callable[[str, bytes], None] | None = None
+                   ) -> tuple[dict[str, bytes], set[str]]:
     """Render the site, skipping keyed pages whose key is unchanged.
 
-    Returns the rendered files and the set of output paths to keep from the previous site.
+    Returns the rendered files and the set of output paths to keep from the previous site;
+    with a sink, article and story pages go to it as they are rendered (render_site).
     """
     safe = keys_are_safe(make_environment(config, urls, site))
     kept = {rel for rel, key in keys.items() if safe and old_keys.get(rel) == key}
-    return render_site(site, config, urls, kept=kept), kept
+    storyview.use_story_tallies(site, story_tallies(site, config.cache_dir, keys))
+    # The analysed site is millions of long-lived objects: keep the cyclic garbage collector
+    # from walking them again and again while the few changed pages are rendered.
+    gc.freeze()
+    try:
+        return render_site(site, config, urls, kept=kept, sink=sink), kept
+    finally:
+        gc.unfreeze()
+
+
+def story_tallies(site: Site, cache_dir: Path, keys: Mapping[str, str]
+                  ) -> dict[str, tallies.StoryTally]:
+    """Return story id -> outlet reuse tally of every analysed story, cached by the key of
+    its JSON file (which covers its analysis and members: all that the tally counts)."""
+    by_key = {keys[story_json_path(s)]: s for s in site.stories
+              if s.analysis is not None and story_json_path(s) in keys}
+    store = cache.TallyStore(cache_dir)
+    try:
+        found = store.get_many(by_key)
+        made = {key: tallies.story_tally(by_key[key], site) for key in by_key.keys() - found.keys()}
+        store.put_many(made, keep=by_key)
+    finally:
+        store.close()
+    return {by_key[key].id: tally for key, tally in {**found, **made}.items()}
 
 
 def row_digests(site: Site, urls: Urls, keys: Mapping[str, str] | None = None,

@@ -36,6 +36,8 @@ from site_src.search_segments import (  # noqa: F401 - analyse_row and SPLIT_DOC
 from site_src.urls import Urls
 
 ANALYSED_FILE = "site-analysed.json.z"
+DELTA_FILE = "site-analysed-delta.json.z"  # changes since the side file, for small updates
+DELTA_LIMIT = 2000  # more changed entries than this: the side file is written whole again
 ANALYSED_VERSION = 1
 EXCERPT_CHARS = 600
 ARTICLE, STORY = "article", "story"
@@ -208,15 +210,62 @@ def write_analysed(index_dir: Path, generation: int, body: bytes) -> None:
 
 
 def read_analysed(index_dir: Path, generation: int) -> dict[str, list] | None:
-    """Return key -> side entry when the side file describes this index generation."""
+    """Return key -> side entry when the side file (with its delta) describes this index
+    generation."""
     try:
         head, body = (index_dir / ANALYSED_FILE).read_bytes().split(b"\n", 1)
-        if head.split() != [str(ANALYSED_VERSION).encode(), str(generation).encode()]:
+        version, made = head.split()
+        if version != str(ANALYSED_VERSION).encode():
             return None
-        entries = json.loads(zlib.decompress(body))
+        delta = None if int(made) == generation else _read_delta(index_dir, generation,
+                                                                 int(made))
+        if int(made) != generation and delta is None:
+            return None
+        entries = {entry[0]["key"]: entry for entry in json.loads(zlib.decompress(body))}
     except (OSError, ValueError, zlib.error):
         return None
-    return {entry[0]["key"]: entry for entry in entries}
+    if delta is not None:
+        for key in delta[1]:
+            entries.pop(key, None)
+        entries.update(delta[0])
+    return entries
+
+
+def _side_generation(index_dir: Path) -> int | None:
+    """Return the index generation the side file (without delta) describes."""
+    try:
+        with open(index_dir / ANALYSED_FILE, "rb") as handle:
+            version, made = handle.readline().split()
+        return int(made) if version == str(ANALYSED_VERSION).encode() else None
+    except (OSError, ValueError):
+        return None
+
+
+def _read_delta(index_dir: Path, generation: int, base: int
+                ) -> tuple[dict[str, list], set[str]] | None:
+    """Return (entries set, keys dropped) of the delta that takes the side file of
+    generation base to this generation; None when there is no such delta."""
+    if base == generation:
+        return {}, set()
+    try:
+        head, body = (index_dir / DELTA_FILE).read_bytes().split(b"\n", 1)
+        if head.split() != [str(x).encode() for x in (ANALYSED_VERSION, generation, base)]:
+            return None
+        entries, dropped = json.loads(zlib.decompress(body))
+    except (OSError, ValueError, zlib.error):
+        return None
+    return entries, set(dropped)
+
+
+def _write_delta(index_dir: Path, generation: int, base: int, entries: dict[str, list],
+                 dropped: set[str]) -> None:
+    """Write the delta atomically (a new file: the old one may be hard-linked elsewhere)."""
+    body = zlib.compress(json.dumps([entries, sorted(dropped)], ensure_ascii=False,
+                                    separators=(",", ":")).encode("utf-8"), 1)
+    target = index_dir / DELTA_FILE
+    temporary = target.with_suffix(".tmp")
+    temporary.write_bytes(f"{ANALYSED_VERSION} {generation} {base}\n".encode() + body)
+    os.replace(temporary, target)
 
 
 def build_index(site: Site, index_dir: Path, urls: Urls, *, parallel: bool = True) -> None:
@@ -281,18 +330,19 @@ def update_documents(
     touched = {site.story_of[i] for i in changed if i in site.story_of}
     look = _Lookup.of(site)
     ix = index.open_dir(str(index_dir))
-    docs = read_analysed(index_dir, ix.latest_generation())
+    before, base = ix.latest_generation(), _side_generation(index_dir)
+    delta = _read_delta(index_dir, before, base) if base is not None else None
     with ix.searcher() as searcher:  # stories that lose a member must be re-indexed too
         for doc_id in deleted:
             old = searcher.document(key=f"{ARTICLE}:{doc_id}")
             if old and old.get("story"):
                 touched.add(old["story"])
     writer = ix.writer(limitmb=128, compound=False)
+    dropped = set()
     for doc_id in sorted(deleted | changed):
         for key in (f"{ARTICLE}:{doc_id}", f"{STORY}:{doc_id}"):
             writer.delete_by_term("key", key)
-            if docs is not None:
-                docs.pop(key, None)
+            dropped.add(key)
     new_rows = [article_row(look, urls, articles[i]) for i in sorted(changed - deleted)
                 if i in articles]
     new_rows += [story_row(site, look, urls, stories[i])
@@ -300,12 +350,20 @@ def update_documents(
     for row in new_rows:
         writer.update_document(**_clean_row(row))
     writer.commit()
-    if docs is None:  # no usable side file: describe every document of the site afresh
-        new_rows = document_rows(site, urls)
-        docs = {}
-    docs.update({row["key"]: _analysed_entry(row, analyse_row(row)) for row in new_rows})
-    write_analysed(index_dir, index.open_dir(str(index_dir)).latest_generation(),
-                   pack_analysed(docs))
+    generation = index.open_dir(str(index_dir)).latest_generation()
+    made = {row["key"]: _analysed_entry(row, analyse_row(row)) for row in new_rows}
+    if delta is not None and len(delta[0]) + len(made) <= DELTA_LIMIT:
+        entries = {k: v for k, v in delta[0].items() if k not in dropped} | made
+        _write_delta(index_dir, generation, base, entries, (delta[1] | dropped) - made.keys())
+    else:
+        docs = read_analysed(index_dir, before)
+        if docs is None:  # no usable side file: describe every document of the site afresh
+            docs = {row["key"]: _analysed_entry(row, analyse_row(row))
+                    for row in document_rows(site, urls)}
+        for key in dropped:
+            docs.pop(key, None)
+        docs.update(made)
+        write_analysed(index_dir, generation, pack_analysed(docs))
     _BUILT.pop(str(index_dir), None)
     _OPEN.pop(str(index_dir), None)
 
