@@ -142,9 +142,9 @@ def match_all(docs: list[Doc]) -> dict[tuple[int, int, int], Match]:
         vals = block.data[order].tolist()
         cuts = np.flatnonzero((np.diff(rows) != 0) | (np.diff(member) != 0)) + 1
         bounds = [0, *cuts.tolist(), len(cols)]
-        for lo, hi in zip(bounds, bounds[1:], strict=False):
+        for lo, hi in zip(bounds, bounds[1:], strict=False) if cols else ():
             j = int(member[lo])
-            if j == i or lo == hi:
+            if j == i:
                 continue
             k = live[int(rows[lo])]
             found = _best_window(doc, k, docs[j], j, cols[lo:hi], vals[lo:hi])
