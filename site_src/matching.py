@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import bisect
 from dataclasses import dataclass, field
+from itertools import chain
 
 import numpy as np
 from rapidfuzz.distance import Indel
@@ -95,14 +96,16 @@ def build_matrix(docs: list[Doc]) -> tuple[list[sparse.csr_matrix], list[sparse.
 
 def _tfidf(rows: list[list[int]], idf: np.ndarray, width: int) -> sparse.csr_matrix:
     """Build L2-normalised binary TF-IDF rows from lists of distinct term ids."""
+    lengths = np.fromiter(map(len, rows), dtype=np.int64, count=len(rows))
     indptr = np.zeros(len(rows) + 1, dtype=np.int64)
-    indptr[1:] = np.cumsum([len(r) for r in rows])
-    indices = np.fromiter((t for r in rows for t in r), dtype=np.int64, count=int(indptr[-1]))
+    np.cumsum(lengths, out=indptr[1:])
+    indices = np.fromiter(chain.from_iterable(rows), dtype=np.int64, count=int(indptr[-1]))
     data = idf[indices]
-    matrix = sparse.csr_matrix((data, indices, indptr), shape=(len(rows), max(width, 1)))
-    norms = np.sqrt(np.asarray(matrix.multiply(matrix).sum(axis=1)).ravel())
+    owner = np.repeat(np.arange(len(rows)), lengths)
+    norms = np.sqrt(np.bincount(owner, weights=data * data, minlength=len(rows)))
     norms[norms == 0] = 1.0
-    return sparse.csr_matrix(sparse.diags(1.0 / norms) @ matrix)
+    return sparse.csr_matrix((data * (1.0 / norms)[owner], indices, indptr),
+                             shape=(len(rows), max(width, 1)))
 
 
 def classify(indel: float, cos: float) -> str:
