@@ -335,7 +335,9 @@ def alignment_table(story: Story, site: Site,
                 last = max(last, order.index(root))
             cells[root].setdefault(aid, []).append(seg)
     rows = []
-    for root in order:
+    row_of: dict[tuple[str, int], int] = {}  # (article id, segment start) -> row number
+    for number, root in enumerate(order, start=1):
+        row_of.update(((aid, s.start), number) for aid, segs in cells[root].items() for s in segs)
         row_cells = []
         for m in members:
             segs = cells[root].get(str(m["id"]), [])
@@ -354,10 +356,23 @@ def alignment_table(story: Story, site: Site,
             c["kind"] == VERBATIM for j, c in enumerate(row_cells)
             if c is not None and str(members[j]["id"]) != root[0])
         first = index.by_article[root[0]][root[1]]
-        rows.append({"cells": row_cells, "identical": identical,
+        rows.append({"cells": row_cells, "runs": _runs(row_cells), "identical": identical,
                      "text": site.article(root[0]).text[first.start:first.end],
                      "members": tuple(j for j, c in enumerate(row_cells) if c is not None)})
-    return {"groups": _fold(rows, members), "row_count": len(rows)}
+    return {"groups": _fold(rows, members), "row_count": len(rows), "row_of": row_of}
+
+
+def _runs(cells: list[dict[str, object] | None]) -> list[dict[str, object]]:
+    """Merge neighbouring empty cells into one run (`span` columns) so big tables stay small."""
+    runs: list[dict[str, object]] = []
+    for cell in cells:
+        if cell is not None:
+            runs.append(cell)
+        elif runs and "span" in runs[-1]:
+            runs[-1]["span"] += 1  # type: ignore[operator]
+        else:
+            runs.append({"span": 1})
+    return runs
 
 
 def _dominant(article: Article, segs: list[Segment]) -> str:
@@ -386,8 +401,10 @@ def _fold(rows: list[dict[str, object]], members: list[dict[str, object]]) -> li
         if group["identical"] and len(grows) >= 2:
             keys = [str(members[j]["key"]) for j in grows[0]["members"]]  # type: ignore[attr-defined]
             out.append({"folded": True, "rows": grows, "member_keys": ", ".join(keys)})
+        elif out and not out[-1]["folded"]:  # consecutive unfolded rows share one tbody
+            out[-1]["rows"].extend(grows)  # type: ignore[attr-defined]
         else:
-            out.extend({"folded": False, "rows": [r]} for r in grows)
+            out.append({"folded": False, "rows": list(grows)})
     return out
 
 

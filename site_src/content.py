@@ -13,6 +13,7 @@ import stat as stat_mode
 from collections.abc import Mapping, MutableMapping
 from pathlib import Path
 
+from site_src import executor
 from site_src.frontmatter import (
     SAFE_ID,
     Bad,
@@ -29,6 +30,7 @@ from site_src.text import plain_text, words
 
 # A news article is far smaller; a bigger file is a dump or a mistake and would slow every build.
 MAX_FILE_BYTES = 2_000_000
+PARALLEL_MIN_FILES = 2000  # files to parse before the build's worker processes pay
 
 RESERVED_IDS = frozenset(
     {"index", "static", "search", "feed", "sitemap", "robots", "404", "sources", "stories",
@@ -93,17 +95,21 @@ def load_corpus(content_dir: Path, parsed: MutableMapping[str, Parsed] | None = 
     first_path: dict[str, str] = {}
     free_names: dict[str, str] = {}
     suffix = parse_key("", declared)
-    for rel, path in _find_markdown(content_dir, problems):
+    files = _find_markdown(content_dir, problems)
+    remembered = parsed if parsed is not None and digests is not None else {}
+    todo = [(rel, path) for rel, path in files
+            if rel not in remembered or digests is None
+            or remembered[rel][0] != digests.get(rel, "") + suffix]
+    fresh = dict(zip((rel for rel, _ in todo), executor.map_ordered(
+        _parse_or_fail, todo, shared=declared, min_items=PARALLEL_MIN_FILES), strict=True))
+    for rel, _path in files:
         shown = (content_dir / rel).as_posix()
-        known = parsed.get(rel) if parsed is not None and digests is not None else None
-        if known is None or digests is None or known[0] != digests.get(rel, "") + suffix:
-            try:
-                known = _parse_file(rel, path, declared)
-            except Bad as bad:
-                problems.append(Problem(shown, bad.line, bad.message))
-                continue
-            if parsed is not None:
-                parsed[rel] = known
+        known = fresh.get(rel) or remembered[rel]
+        if isinstance(known[0], int):  # (line, message): the file could not be read
+            problems.append(Problem(shown, known[0], known[1]))
+            continue
+        if parsed is not None and rel in fresh:
+            parsed[rel] = known
         _key, article, found, name = known
         problems.extend(Problem(shown, p.line, p.message, p.severity) for p in found)
         if article is None:
@@ -123,6 +129,16 @@ def load_corpus(content_dir: Path, parsed: MutableMapping[str, Parsed] | None = 
     sources += [Source(k, free_names[k]) for k in sorted(used) if k not in declared]
     sources.sort(key=lambda s: s.key)
     return Corpus(tuple(articles), tuple(sources), tuple(problems))
+
+
+def _parse_or_fail(declared: Mapping[str, Source], item: tuple[str, Path]
+                   ) -> Parsed | tuple[int, str]:
+    """Parse one content file (a task of the build's executor); (line, message) when it
+    cannot be read as UTF-8 text."""
+    try:
+        return _parse_file(*item, declared)
+    except Bad as bad:
+        return bad.line, bad.message
 
 
 def _parse_file(rel: str, path: Path, declared: Mapping[str, Source]) -> Parsed:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import bisect
 from dataclasses import dataclass, field
+from itertools import chain
 
 import numpy as np
 from rapidfuzz.distance import Indel
@@ -95,14 +96,16 @@ def build_matrix(docs: list[Doc]) -> tuple[list[sparse.csr_matrix], list[sparse.
 
 def _tfidf(rows: list[list[int]], idf: np.ndarray, width: int) -> sparse.csr_matrix:
     """Build L2-normalised binary TF-IDF rows from lists of distinct term ids."""
+    lengths = np.fromiter(map(len, rows), dtype=np.int64, count=len(rows))
     indptr = np.zeros(len(rows) + 1, dtype=np.int64)
-    indptr[1:] = np.cumsum([len(r) for r in rows])
-    indices = np.fromiter((t for r in rows for t in r), dtype=np.int64, count=int(indptr[-1]))
+    np.cumsum(lengths, out=indptr[1:])
+    indices = np.fromiter(chain.from_iterable(rows), dtype=np.int64, count=int(indptr[-1]))
     data = idf[indices]
-    matrix = sparse.csr_matrix((data, indices, indptr), shape=(len(rows), max(width, 1)))
-    norms = np.sqrt(np.asarray(matrix.multiply(matrix).sum(axis=1)).ravel())
+    owner = np.repeat(np.arange(len(rows)), lengths)
+    norms = np.sqrt(np.bincount(owner, weights=data * data, minlength=len(rows)))
     norms[norms == 0] = 1.0
-    return sparse.csr_matrix(sparse.diags(1.0 / norms) @ matrix)
+    return sparse.csr_matrix((data * (1.0 / norms)[owner], indices, indptr),
+                             shape=(len(rows), max(width, 1)))
 
 
 def classify(indel: float, cos: float) -> str:
@@ -119,29 +122,37 @@ def classify(indel: float, cos: float) -> str:
 def match_all(docs: list[Doc]) -> dict[tuple[int, int, int], Match]:
     """Find, for each sentence and each other member, the best matching window there.
 
-    The cosine products stay sparse, so a very long member costs what its shared words cost,
-    not sentences times windows.
+    One sparse cosine product per member against every member's windows at once (stacked),
+    so a story of n members costs n products, not n squared; a very long member costs what
+    its shared words cost, not sentences times windows.
     """
     queries, targets = build_matrix(docs)
+    offsets = np.cumsum([0] + [t.shape[0] for t in targets])
+    windows = sparse.csr_matrix(sparse.vstack(targets, format="csr").T)
     best: dict[tuple[int, int, int], Match] = {}
     for i, doc in enumerate(docs):
         live = [k for k in range(len(doc.spans)) if not doc.boiler[k] and doc.counts[k]]
         if not live:
             continue
-        mine = queries[i][live]
-        for j, other in enumerate(docs):
-            if j == i or not other.units:
+        block = sparse.csr_matrix(queries[i][live] @ windows)
+        block.data[block.data < PREFILTER_COS] = 0.0  # windows below it are never used
+        block.eliminate_zeros()
+        rows = np.repeat(np.arange(block.shape[0]), np.diff(block.indptr))
+        member = np.searchsorted(offsets, block.indices, side="right") - 1
+        order = np.lexsort((block.indices, rows, member))  # by member, sentence, window
+        rows, member = rows[order], member[order]
+        cols = (block.indices[order] - offsets[member]).tolist()
+        vals = block.data[order].tolist()
+        cuts = np.flatnonzero((np.diff(rows) != 0) | (np.diff(member) != 0)) + 1
+        bounds = [0, *cuts.tolist(), len(cols)]
+        for lo, hi in zip(bounds, bounds[1:], strict=False) if cols else ():
+            j = int(member[lo])
+            if j == i:
                 continue
-            block = sparse.csr_matrix(mine @ targets[j].T)
-            block.data[block.data < PREFILTER_COS] = 0.0  # windows below it are never used
-            block.eliminate_zeros()
-            block.sort_indices()
-            for row in np.flatnonzero(np.diff(block.indptr)):
-                lo, hi = block.indptr[row], block.indptr[row + 1]
-                cols, vals = block.indices[lo:hi], block.data[lo:hi]
-                found = _best_window(doc, live[row], other, j, cols, vals)
-                if found is not None:
-                    best[(i, live[row], j)] = found
+            k = live[int(rows[lo])]
+            found = _best_window(doc, k, docs[j], j, cols[lo:hi], vals[lo:hi])
+            if found is not None:
+                best[(i, k, j)] = found
     starts = [sorted((d.spans[a][0], u) for u, (a, _b) in enumerate(d.units)) for d in docs]
     for i in range(len(docs)):
         _fill_sandwiches(docs, i, best, queries, targets, starts)
@@ -149,23 +160,23 @@ def match_all(docs: list[Doc]) -> dict[tuple[int, int, int], Match]:
 
 
 def _best_window(
-    doc: Doc, k: int, other: Doc, j: int, cols: np.ndarray, vals: np.ndarray
+    doc: Doc, k: int, other: Doc, j: int, cols: list[int], vals: list[float]
 ) -> Match | None:
     """Score the best few windows of another member for one sentence by exact word Indel.
 
-    cols (sorted)/vals: the windows with a cosine of at least PREFILTER_COS.
+    cols/vals: the windows with a cosine of at least PREFILTER_COS.
     """
-    top = np.lexsort((cols, -vals))[:TOP_WINDOWS]
+    cosine = dict(zip(cols, vals, strict=True))
+    top = sorted(cosine, key=lambda u: (-cosine[u], u))[:TOP_WINDOWS]
     found: Match | None = None
     key_best: tuple[int, float] = (0, 0.0)
-    chosen = {int(cols[c]) for c in top}
-    for u in list(chosen):
+    chosen = set(top)
+    for u in top:
         a, b = other.units[u]
         if a != b:
             chosen.update(other.single[a], other.single[b])
     for u in sorted(chosen):
-        at = int(np.searchsorted(cols, u))
-        cos = float(vals[at]) if at < cols.size and cols[at] == u else 0.0
+        cos = cosine.get(u, 0.0)
         if cos < PREFILTER_COS:
             continue
         a, b = other.units[u]

@@ -24,6 +24,7 @@ from scipy.sparse import csr_matrix, hstack, triu, vstack
 from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
 from sklearn.preprocessing import normalize
 
+from site_src import executor
 from site_src.model import Article
 
 TOP_TERMS = 24  # features per article in the candidate index
@@ -46,6 +47,7 @@ _YEAR = re.compile(r"(?:19|20)\d\d")
 _STOP = frozenset(ENGLISH_STOP_WORDS)
 _CHUNK = 20_000  # pairs handled per vectorised step (bounds temporary memory)
 _BATCH = 2_000  # articles turned into count rows at a time (bounds temporary memory)
+FEATURE_CHUNK = 1_000  # articles per task when features are counted in parallel
 
 
 @dataclass
@@ -122,7 +124,7 @@ def count_features(articles: Sequence[Article], window_days: float,
                                        + np.arange(len(flat))[reused] - line_ptr[owner[reused]]]
         old[np.unique(owner[was != dropped])] = -1
     fresh = np.flatnonzero(old < 0)
-    made = make_counts([articles[i] for i in fresh], furniture, window_days)
+    made = count_in_parallel([articles[i] for i in fresh], furniture, window_days)
     order = np.argsort(np.concatenate([np.flatnonzero(old >= 0), fresh]), kind="stable")
     kept = old[old >= 0]
 
@@ -142,6 +144,25 @@ def count_features(articles: Sequence[Article], window_days: float,
         bands=merge(previous and previous.bands, bands),
         years=merge(previous and previous.years, years),
     )
+
+
+def count_in_parallel(articles: Sequence[Article], furniture: frozenset[int],
+                      window_days: float) -> tuple[csr_matrix, csr_matrix, np.ndarray, csr_matrix]:
+    """Return make_counts of articles, made by chunks on the build's executor when it pays
+    (rows do not depend on each other, so the result is the same)."""
+    if len(articles) < 2 * FEATURE_CHUNK:
+        return make_counts(articles, furniture, window_days)
+    chunks = [articles[at:at + FEATURE_CHUNK] for at in range(0, len(articles), FEATURE_CHUNK)]
+    parts = executor.map_ordered(_count_chunk, chunks, shared=(furniture, window_days))
+    words, names, bands, years = zip(*parts, strict=True)
+    return (vstack(words, format="csr"), vstack(names, format="csr"), np.vstack(bands),
+            vstack(years, format="csr"))
+
+
+def _count_chunk(shared: tuple[frozenset[int], float], articles: Sequence[Article]
+                 ) -> tuple[csr_matrix, csr_matrix, np.ndarray, csr_matrix]:
+    """Return make_counts of one chunk (a task of count_in_parallel)."""
+    return make_counts(articles, *shared)
 
 
 def make_counts(articles: Sequence[Article], furniture: frozenset[int],

@@ -7,7 +7,7 @@ Markup is built with `markupsafe` (see site_src/charts.py), never by joining raw
 from __future__ import annotations
 
 import weakref
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -17,6 +17,7 @@ from site_src import charts, tallies
 from site_src.model import (
     BOILERPLATE,
     EDITED,
+    INDEPENDENT,
     NEW,
     ORIGIN,
     PARAPHRASED,
@@ -34,6 +35,7 @@ from site_src.urls import Urls, story_json_path
 
 REUSE_CLASSES = (VERBATIM, EDITED, PARAPHRASED)
 SHOWN_CLASSES = (VERBATIM, EDITED, PARAPHRASED, NEW)
+ADDED_EXCERPT_WORDS = 24  # the added-passages list shows this much and links to the full row
 LABEL_TEXT = {
     "origin": "origin",
     "wholly_derived": "wholly derived",
@@ -260,8 +262,9 @@ def _figures(story: Story, members: list[dict[str, object]]) -> list[dict[str, o
     return out
 
 
-def _added(story: Story, members: list[dict[str, object]]) -> list[dict[str, object]]:
-    """List the new passages of every member that is not the story's origin."""
+def _added(story: Story, members: list[dict[str, object]],
+           row_of: Mapping[tuple[str, int], int]) -> list[dict[str, object]]:
+    """List the new passages of every non-origin member: an excerpt and its alignment row."""
     assert story.analysis is not None
     out = []
     for m in members:
@@ -269,11 +272,23 @@ def _added(story: Story, members: list[dict[str, object]]) -> list[dict[str, obj
         if item is None or item.label == ORIGIN:
             continue
         article: Article = m["article"]  # type: ignore[assignment]
-        passages = [article.text[s.start:s.end] for s in item.segments if s.kind == NEW]
+        # An independent report is new almost throughout: its column of the table shows it.
+        passages = [] if item.label == INDEPENDENT else [
+            {"excerpt": _excerpt(article.text[s.start:s.end]),
+             "row": row_of.get((item.article_id, s.start))}
+            for s in item.segments if s.kind == NEW]
         share = dict(item.composition).get(NEW, 0.0)
         out.append({"member": m, "passages": passages, "share": charts.format_pct(share),
-                    "open": item.label != "independent" and len(passages) <= 12})
+                    "count": sum(1 for s in item.segments if s.kind == NEW),
+                    "independent": item.label == INDEPENDENT,
+                    "open": item.label != INDEPENDENT and len(passages) <= 12})
     return out
+
+
+def _excerpt(text: str, words: int = ADDED_EXCERPT_WORDS) -> str:
+    """Return the first `words` words of a passage, with an ellipsis when cut."""
+    parts = text.split()
+    return " ".join(parts) if len(parts) <= words else " ".join(parts[:words]) + " …"
 
 
 def story_context(story: Story, site: Site, urls: Urls) -> dict[str, object]:
@@ -292,14 +307,15 @@ def story_context(story: Story, site: Site, urls: Urls) -> dict[str, object]:
         context.update(composition_svg=None, similarity=None, alignment=None, pairs=None,
                        quotations=[], figures=[], added=[])
         return context
+    alignment = charts.alignment_table(story, site, members)
     context.update(
         composition_svg=_composition(members),
         similarity=_similarity(story, members),
-        alignment=charts.alignment_table(story, site, members),
+        alignment=alignment,
         pairs=_pairs(story, site, urls, members),
         quotations=_quotations(story, members),
         figures=_figures(story, members),
-        added=_added(story, members),
+        added=_added(story, members, alignment["row_of"]),  # type: ignore[arg-type]
     )
     return context
 

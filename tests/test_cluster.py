@@ -159,3 +159,22 @@ def test_result_does_not_depend_on_file_names(names):
         for a, name in zip(corpus(), names, strict=True)
     ]
     assert find_stories(renamed) == find_stories(corpus())
+
+
+def test_features_counted_in_worker_processes_equal_one_process(monkeypatch):
+    from site_src import executor, similarity
+
+    texts = [QUAKE_A, QUAKE_B, QUAKE_OTHER, FIGHT_A, FIGHT_B, OTHER_NEWS] * 3
+    articles = [Article(f"a{i:02d}", t.split(",")[0], f"o{i % 4}", t, t, f"a{i:02d}.md",
+                        DAY + timedelta(hours=i)) for i, t in enumerate(texts)]
+    alone = similarity.make_counts(articles, frozenset(), 3.0)
+    monkeypatch.setattr(similarity, "FEATURE_CHUNK", 4)  # five chunks of at most four
+    with executor.session(2):
+        assert executor.current().workers == 2
+        split = similarity.count_in_parallel(articles, frozenset(), 3.0)
+        stories = find_stories(articles)
+    for one, other in zip(alone, split, strict=True):
+        if hasattr(one, "toarray"):
+            one, other = one.toarray(), other.toarray()
+        assert one.shape == other.shape and (one == other).all()
+    assert stories == find_stories(articles)

@@ -388,3 +388,22 @@ BODY_PIECES = st.sampled_from(
 @settings(max_examples=400, deadline=None)
 def test_body_text_equals_plain_text(body: str) -> None:
     assert body_text(body) == plain_text(body)
+
+
+def test_parsing_in_worker_processes_gives_the_same_corpus_and_problems(tmp_path, monkeypatch):
+    from site_src import content, executor
+
+    for i in range(7):
+        (tmp_path / f"good-{i}.md").write_text(
+            f"---\ntitle: Story {i}\nsource: Wire {i % 2}\npublished: 2021-09-0{i + 1}\n---\n"
+            f"Body number {i}.\n", encoding="utf-8")
+    (tmp_path / "latin1.md").write_bytes("---\ntitle: Caf\xe9\n---\n".encode("latin-1"))
+    (tmp_path / "no-title.md").write_text("---\nsource: Wire\n---\nText.\n", encoding="utf-8")
+    alone = load_corpus(tmp_path)
+    monkeypatch.setattr(content, "PARALLEL_MIN_FILES", 2)
+    remembered: dict = {}
+    with executor.session(2):
+        split = load_corpus(tmp_path, remembered, {})
+    assert split == alone and len(split.articles) == 7
+    assert {Path(p.path).name for p in split.problems} >= {"latin1.md", "no-title.md"}
+    assert "latin1.md" not in remembered and "good-3.md" in remembered

@@ -171,12 +171,16 @@ def test_story_page_lists_outlets_labels_quotes_and_figures():
     assert all(name in members for name in ("Wire", "Spin &lt;Daily&gt;", "Digest"))
     assert "wholly derived" in members and "origin" in members
     quotes = html.split('id="quotations"')[1].split("</section>")[0]
-    assert "changed in 1" in quotes and "status-altered" in quotes
-    assert "status-missing" in quotes and "Milley" in quotes
+    assert "changed in 1" in quotes and "q-altered" in quotes
+    assert "q-missing" in quotes and "Milley" in quotes
     figures = html.split('id="figures"')[1].split("</section>")[0]
     assert "fig-disagree" in figures and "more than 150" in figures and "hundreds" in figures
     added = html.split('id="added"')[1].split("</section>")[0]
     assert "This is a disgrace" in added and "Officials declined" not in added
+    links = re.findall(r'href="#(p\d+)"', added)
+    assert links and all(f'id="{target}"' in html for target in links)
+    row = html.split(f'id="{links[0]}"')[1].split("</tr>")[0]
+    assert "This is a disgrace" in _strip(row)  # the link leads to the whole passage
 
 
 def test_alignment_rows_follow_story_order_with_one_column_per_member():
