@@ -23,6 +23,7 @@ ANALYSES_FILE = "analyses.sqlite"
 PARSED_FILE = "parsed.sqlite"
 EXPORT_FILE = "export.sqlite"
 TALLIES_FILE = "tallies.sqlite"
+_MISSING = object()  # what load_value returns for an unreadable entry
 
 
 @contextlib.contextmanager
@@ -78,11 +79,19 @@ class SqliteStore:
                     marks = ",".join("?" * len(chunk))
                     for key, data in db.execute(
                             f"SELECT key, data FROM {self.TABLE} WHERE key IN ({marks})", chunk):
-                        with contextlib.suppress(Exception):
-                            found[key] = pickle.loads(data)
+                        value = self.load_value(data)
+                        if value is not _MISSING:
+                            found[key] = value
         except sqlite3.DatabaseError:
             return found
         return found
+
+    def load_value(self, data: Any) -> Any:
+        """Return a stored value from its bytes; _MISSING when they cannot be read."""
+        try:
+            return pickle.loads(data)
+        except Exception:  # noqa: BLE001 - an unreadable entry counts as missing
+            return _MISSING
 
     def get_all(self) -> dict[str, Any]:
         """Return every cached value, by key."""
@@ -91,8 +100,9 @@ class SqliteStore:
             db = self._connect()
             with paused_gc():
                 for key, data in db.execute(f"SELECT key, data FROM {self.TABLE}"):
-                    with contextlib.suppress(Exception):
-                        found[key] = pickle.loads(data)
+                    value = self.load_value(data)
+                    if value is not _MISSING:
+                        found[key] = value
         except sqlite3.DatabaseError:
             return {}
         return found
@@ -122,22 +132,11 @@ class AnalysisStore(SqliteStore):
     """Story analyses by analysis_key, each unpickled only when first read (LazyAnalysis):
     an incremental build reads few of them."""
 
-    def get_many(self, keys: Iterable[str]) -> dict[str, Any]:
-        """Return the cached analyses among keys (complete pickles only)."""
-        wanted = sorted(set(keys))
-        found: dict[str, Any] = {}
-        try:
-            db = self._connect()
-            for start in range(0, len(wanted), 500):
-                chunk = wanted[start:start + 500]
-                marks = ",".join("?" * len(chunk))
-                for key, data in db.execute(
-                        f"SELECT key, data FROM {self.TABLE} WHERE key IN ({marks})", chunk):
-                    if isinstance(data, bytes) and data[:1] == b"\x80" and data[-1:] == b".":
-                        found[key] = LazyAnalysis(data)
-        except sqlite3.DatabaseError:
-            return found
-        return found
+    def load_value(self, data: Any) -> Any:
+        """Return the analysis still pickled (complete pickles only; else _MISSING)."""
+        if isinstance(data, bytes) and data[:1] == b"\x80" and data[-1:] == b".":
+            return LazyAnalysis(data)
+        return _MISSING
 
 
 _ANALYSIS_FIELDS = frozenset(f.name for f in fields(StoryAnalysis))
