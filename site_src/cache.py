@@ -10,7 +10,6 @@ corrupt cache is simply ignored (the build is then a clean one).
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import os
 import pickle
@@ -193,12 +192,6 @@ def save_state(cache_dir: Path, state: State) -> None:
     with open(temporary, "wb") as handle:
         pickle.dump(state, handle, protocol=pickle.HIGHEST_PROTOCOL)
     os.replace(temporary, cache_dir / STATE_FILE)
-
-
-def forget_state(cache_dir: Path) -> None:
-    """Remove the state, so the next build cannot trust the output folder."""
-    with contextlib.suppress(OSError):
-        (cache_dir / STATE_FILE).unlink()
 
 
 def article_fingerprint(article: Article) -> str:

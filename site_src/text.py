@@ -172,18 +172,6 @@ def _quoted_ranges(text: str) -> list[tuple[int, int]]:
     return ranges
 
 
-def split_paragraphs(text: str) -> list[tuple[int, int]]:
-    """Return spans of paragraphs (separated by blank lines), trailing whitespace included."""
-    spans: list[tuple[int, int]] = []
-    start = 0
-    for match in re.finditer(r"\n[ \t]*\n\s*", text):
-        spans.append((start, match.end()))
-        start = match.end()
-    if start < len(text) or not spans:
-        spans.append((start, len(text)))
-    return spans
-
-
 # --- tokens ----------------------------------------------------------------------------------
 
 _WORD = re.compile(r"\w+(?:['\u2019]\w+)*")
