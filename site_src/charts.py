@@ -19,6 +19,7 @@ from site_src.model import (
     EDITED,
     NEW,
     PARAPHRASED,
+    REUSE_CLASSES,
     SEGMENT_CLASSES,
     VERBATIM,
     Article,
@@ -46,7 +47,6 @@ CLASS_LABELS = {
     NEW: "new",
     BOILERPLATE: "boilerplate",
 }
-REUSE_CLASSES = (VERBATIM, EDITED, PARAPHRASED)
 _WIDTH = 640
 
 

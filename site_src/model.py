@@ -14,6 +14,7 @@ PARAPHRASED = "paraphrased"
 NEW = "new"
 BOILERPLATE = "boilerplate"
 SEGMENT_CLASSES = (VERBATIM, EDITED, PARAPHRASED, NEW, BOILERPLATE)
+REUSE_CLASSES = (VERBATIM, EDITED, PARAPHRASED)  # text taken from another member
 
 # Derivation labels of an article within its story.
 ORIGIN = "origin"

@@ -22,6 +22,7 @@ from site_src.model import (
     ORIGIN,
     PARAPHRASED,
     QUOTE_MISSING,
+    REUSE_CLASSES,
     SEGMENT_CLASSES,
     VERBATIM,
     Article,
@@ -33,7 +34,6 @@ from site_src.model import (
 from site_src.render import format_date
 from site_src.urls import Urls, story_json_path
 
-REUSE_CLASSES = (VERBATIM, EDITED, PARAPHRASED)
 SHOWN_CLASSES = (VERBATIM, EDITED, PARAPHRASED, NEW)
 ADDED_EXCERPT_WORDS = 24  # the added-passages list shows this much and links to the full row
 LABEL_TEXT = {

@@ -10,9 +10,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from site_src.model import EDITED, PARAPHRASED, VERBATIM, Article, Segment, Site, Story
+from site_src.model import REUSE_CLASSES, Article, Segment, Site, Story
 
-REUSE_CLASSES = (VERBATIM, EDITED, PARAPHRASED)
 # "words": outlet -> class -> words, "taken": outlet -> donor outlet -> words,
 # "analysed": outlet -> analysed articles.
 StoryTally = dict[str, dict]
