@@ -1,5 +1,5 @@
 """Build-time markup for the story and outlet pages: inline SVG charts, word-diff fragments,
-the alignment table and the side-by-side pair rows.
+the side-by-side pair rows (the passage table is in site_src/passages.py).
 
 Every function returns escaped `Markup`: text from the corpus only ever reaches the page
 through `markupsafe` formatting. Charts carry a <title>, a role and presentation attributes
@@ -20,7 +20,6 @@ from site_src.model import (
     NEW,
     PARAPHRASED,
     REUSE_CLASSES,
-    SEGMENT_CLASSES,
     VERBATIM,
     Article,
     ArticleAnalysis,
@@ -263,7 +262,7 @@ def has_changes(ops: Sequence[DiffOp]) -> bool:
     return any(op.tag != "equal" for op in ops)
 
 
-class _Segments:
+class Segments:
     """The non-boilerplate segments of every member, searchable by offset."""
 
     def __init__(self, analyses: Sequence[ArticleAnalysis], order: Sequence[str] = ()) -> None:
@@ -309,109 +308,10 @@ class _Segments:
             path.append(step)
 
 
-def _cell_html(article: Article, seg: Segment) -> Markup:
-    """Render one segment in the alignment table: its text with the word diff inline."""
-    if seg.diff and has_changes(seg.diff):
-        return diff_inline(seg.diff)
-    return escape(article.text[seg.start:seg.end])
-
-
-def alignment_table(story: Story, site: Site,
-                    members: list[dict[str, object]]) -> dict[str, object]:
-    """Build the alignment table: rows are passages in story order, columns are members."""
-    assert story.analysis is not None
-    index = _Segments(story.analysis.articles, story.member_ids)
-    order: list[tuple[str, int]] = []
-    cells: dict[tuple[str, int], dict[str, list[Segment]]] = {}
-    for aid in story.member_ids:
-        last = -1
-        for i, seg in enumerate(index.by_article.get(aid, [])):
-            root = index.root(aid, i)
-            if root not in cells:
-                cells[root] = {}
-                order.insert(last + 1, root)
-                last += 1
-            else:
-                last = max(last, order.index(root))
-            cells[root].setdefault(aid, []).append(seg)
-    rows = []
-    row_of: dict[tuple[str, int], int] = {}  # (article id, segment start) -> row number
-    for number, root in enumerate(order, start=1):
-        row_of.update(((aid, s.start), number) for aid, segs in cells[root].items() for s in segs)
-        row_cells = []
-        for m in members:
-            segs = cells[root].get(str(m["id"]), [])
-            if not segs:
-                row_cells.append(None)
-                continue
-            article: Article = m["article"]  # type: ignore[assignment]
-            kind = segs[0].kind if len(segs) == 1 else _dominant(article, segs)
-            if str(m["id"]) == root[0]:  # the row's reference passage: plain text
-                html = Markup(" ").join(escape(article.text[s.start:s.end]) for s in segs)
-            else:
-                html = Markup(" ").join(_cell_html(article, s) for s in segs)
-            row_cells.append({"kind": kind, "letter": letter_for(kind), "html": html})
-        present = [c for c in row_cells if c is not None]
-        identical = len(present) >= 2 and all(
-            c["kind"] == VERBATIM for j, c in enumerate(row_cells)
-            if c is not None and str(members[j]["id"]) != root[0])
-        first = index.by_article[root[0]][root[1]]
-        rows.append({"cells": row_cells, "runs": _runs(row_cells), "identical": identical,
-                     "text": site.article(root[0]).text[first.start:first.end],
-                     "members": tuple(j for j, c in enumerate(row_cells) if c is not None)})
-    return {"groups": _fold(rows, members), "row_count": len(rows), "row_of": row_of}
-
-
-def _runs(cells: list[dict[str, object] | None]) -> list[dict[str, object]]:
-    """Merge neighbouring empty cells into one run (`span` columns) so big tables stay small."""
-    runs: list[dict[str, object]] = []
-    for cell in cells:
-        if cell is not None:
-            runs.append(cell)
-        elif runs and "span" in runs[-1]:
-            runs[-1]["span"] += 1  # type: ignore[operator]
-        else:
-            runs.append({"span": 1})
-    return runs
-
-
-def _dominant(article: Article, segs: list[Segment]) -> str:
-    """Return the class covering most words among several segments."""
-    weight: dict[str, int] = {}
-    for seg in segs:
-        weight[seg.kind] = weight.get(seg.kind, 0) + len(article.text[seg.start:seg.end].split())
-    return max(SEGMENT_CLASSES, key=lambda c: (weight.get(c, -1), -SEGMENT_CLASSES.index(c)))
-
-
-def _fold(rows: list[dict[str, object]], members: list[dict[str, object]]) -> list[dict]:
-    """Group consecutive identical rows (same members, all verbatim) into folded runs."""
-    groups: list[dict[str, object]] = []
-    for row in rows:
-        prev = groups[-1] if groups else None
-        if (row["identical"] and prev is not None and prev["identical"]
-                and prev["rows"][-1]["members"] == row["members"]):  # type: ignore[index]
-            prev["rows"].append(row)  # type: ignore[attr-defined]
-        else:
-            groups.append({"identical": row["identical"], "rows": [row]})
-    for number, row in enumerate(rows, start=1):
-        row["n"] = number
-    out: list[dict[str, object]] = []
-    for group in groups:
-        grows: list[dict[str, object]] = group["rows"]  # type: ignore[assignment]
-        if group["identical"] and len(grows) >= 2:
-            keys = [str(members[j]["key"]) for j in grows[0]["members"]]  # type: ignore[attr-defined]
-            out.append({"folded": True, "rows": grows, "member_keys": ", ".join(keys)})
-        elif out and not out[-1]["folded"]:  # consecutive unfolded rows share one tbody
-            out[-1]["rows"].extend(grows)  # type: ignore[attr-defined]
-        else:
-            out.append({"folded": False, "rows": list(grows)})
-    return out
-
-
 def pair_rows(story: Story, site: Site, member_id: str, source_id: str) -> list[dict[str, object]]:
     """Lay out a member beside its likely source; source passages it dropped are interleaved."""
     assert story.analysis is not None
-    index = _Segments(story.analysis.articles, story.member_ids)
+    index = Segments(story.analysis.articles, story.member_ids)
     member, source = site.article(member_id), site.article(source_id)
     src_segs = index.by_article.get(source_id, [])
     own = index.by_article.get(member_id, [])

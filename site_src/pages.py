@@ -21,6 +21,7 @@ from site_src.render import (
 )
 from site_src.urls import (
     Urls,
+    alignment_part_path,
     output_file,
     path_for,
     source_feed_path,
@@ -46,7 +47,9 @@ def render_site(
     """Render every file of the site (search index files excepted).
 
     Article and story pages whose output path is in `kept` are not rendered: an incremental
-    build keeps them from the previous site. Listings, feeds and the sitemap always are.
+    build keeps them from the previous site. A story's passage-table part pages
+    (urls.alignment_part_path) are rendered with its page and kept with it: their keys
+    (rebuild.page_keys) change together. Listings, feeds and the sitemap always are rendered.
     With a sink, article and story pages (and story JSON) go to sink(path, bytes) as they are
     rendered instead of into the returned files, so that they are not all held at once.
     """
@@ -123,7 +126,8 @@ class RenderJob:
 
 
 def render_pages(job: RenderJob, item: tuple) -> list[tuple[str, bytes]]:
-    """Render one article page, or a story's page and JSON: (output path, bytes) pairs."""
+    """Render one article page, or a story's page (with its passage table's part pages) and
+    JSON: (output path, bytes) pairs."""
     env, site, urls = job.environment(), job.site, job.urls
     if item[0] == "article":
         article = site.article(item[1])
@@ -132,10 +136,14 @@ def render_pages(job: RenderJob, item: tuple) -> list[tuple[str, bytes]]:
     _kind, story_id, page, data = item
     story = site.story(story_id)
     rendered = []
-    if page:
+    if page:  # the story page, and the pages of its passage table's other parts (if any)
+        context = storyview.story_context(story, site, urls)
         rendered.append((output_file(path_for(story)), render_page(
-            env, "story.html", story=story,
-            **storyview.story_context(story, site, urls)).encode("utf-8")))
+            env, "story.html", story=story, **context).encode("utf-8")))
+        for part in context["part_pages"]:  # type: ignore[attr-defined]
+            rendered.append((output_file(alignment_part_path(story, part["number"])), render_page(
+                env, "story.html", story=story,
+                **{**context, "part": part, "part_page": True}).encode("utf-8")))
     if data:
         rendered.append((story_json_path(story),
                          export.story_json(story, site, urls).encode("utf-8")))

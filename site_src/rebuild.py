@@ -37,7 +37,8 @@ from site_src.urls import (
 
 def page_keys(site: Site, fingerprints: Mapping[str, str],
               analysis_keys: Mapping[str, str]) -> dict[str, str]:
-    """Return output path -> key for every article page, story page and story JSON file."""
+    """Return output path -> key for every article page, story page (with the pages of its
+    passage table's other parts: they change together) and story JSON file."""
     outlets = {s.key: repr(s) for s in site.sources}
     story_keys: dict[str, str] = {}
     for story in site.stories:
@@ -54,7 +55,10 @@ def page_keys(site: Site, fingerprints: Mapping[str, str],
             "article", fingerprints[article.id], outlets[article.source], story_key)
     for story in site.stories:
         if len(story.member_ids) > 1:
-            keys[output_file(path_for(story))] = digest("story", story_keys[story.id])
+            parts = storyview.alignment_part_paths(story, site)
+            keys[output_file(path_for(story))] = digest("story", story_keys[story.id], len(parts))
+            for number, part in enumerate(parts, start=2):
+                keys[output_file(part)] = digest("part", number, len(parts), story_keys[story.id])
             keys[story_json_path(story)] = digest("json", story_keys[story.id])
     return keys
 

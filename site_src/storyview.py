@@ -7,13 +7,13 @@ Markup is built with `markupsafe` (see site_src/charts.py), never by joining raw
 from __future__ import annotations
 
 import weakref
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
 from markupsafe import Markup, escape
 
-from site_src import charts, tallies
+from site_src import charts, passages, tallies
 from site_src.model import (
     BOILERPLATE,
     EDITED,
@@ -35,7 +35,7 @@ from site_src.render import format_date
 from site_src.urls import Urls, story_json_path
 
 SHOWN_CLASSES = (VERBATIM, EDITED, PARAPHRASED, NEW)
-ADDED_EXCERPT_WORDS = 24  # the added-passages list shows this much and links to the full row
+ADDED_EXCERPT_WORDS = 12  # the added-passages list shows this much and links to the full row
 LABEL_TEXT = {
     "origin": "origin",
     "wholly_derived": "wholly derived",
@@ -243,7 +243,21 @@ def _quotations(story: Story, members: list[dict[str, object]]) -> list[dict[str
                          "status_text": QUOTE_STATUS_TEXT.get(status, status), "html": html})
         changed = sum(1 for row in rows if row["status"] in ("altered", "shortened"))
         out.append({"text": quote.text, "speaker": quote.speaker or "",
-                    "first": by_id.get(quote.article_id), "rows": rows, "changed": changed})
+                    "first": by_id.get(quote.article_id), "changed": changed,
+                    "rows": _merge_runs(rows, lambda r: r["status"] == QUOTE_MISSING)})
+    return out
+
+
+def _merge_runs(rows: list[dict[str, object]],
+                absent: Callable[[dict[str, object]], bool]) -> list[dict[str, object]]:
+    """Give each row a column `span`, merging neighbouring rows that say nothing (absent) into
+    one cell that spans their columns, so wide tables of mostly empty cells stay small."""
+    out: list[dict[str, object]] = []
+    for row in rows:
+        if absent(row) and out and absent(out[-1]):
+            out[-1]["span"] += 1  # type: ignore[operator]
+        else:
+            out.append({**row, "span": 1})
     return out
 
 
@@ -256,15 +270,18 @@ def _figures(story: Story, members: list[dict[str, object]]) -> list[dict[str, o
         for m in members:
             phrases = [f.phrase for f in group.mentions if f.article_id == m["id"]]
             rows.append({"member": m, "phrases": phrases})
+        rows = _merge_runs(rows, lambda r: not r["phrases"])
         distinct = sorted({f.phrase.casefold() for f in group.mentions})
         out.append({"subject": group.subject, "disagree": group.disagree, "rows": rows,
                     "distinct": len(distinct)})
     return out
 
 
-def _added(story: Story, members: list[dict[str, object]],
-           row_of: Mapping[tuple[str, int], int]) -> list[dict[str, object]]:
-    """List the new passages of every non-origin member: an excerpt and its alignment row."""
+def _added(story: Story, members: list[dict[str, object]], table: dict[str, object],
+           urls: Urls) -> list[dict[str, object]]:
+    """List the new passages of every non-origin member: an excerpt and a link to its row
+    (on the story page, or on the page of the table's part that holds it)."""
+    row_of: Mapping[tuple[str, int], int] = table["row_of"]  # type: ignore[assignment]
     assert story.analysis is not None
     out = []
     for m in members:
@@ -273,15 +290,17 @@ def _added(story: Story, members: list[dict[str, object]],
             continue
         article: Article = m["article"]  # type: ignore[assignment]
         # An independent report is new almost throughout: its column of the table shows it.
-        passages = [] if item.label == INDEPENDENT else [
-            {"excerpt": _excerpt(article.text[s.start:s.end]),
-             "row": row_of.get((item.article_id, s.start))}
+        rows = [] if item.label == INDEPENDENT else [
+            (article.text[s.start:s.end], row_of.get((item.article_id, s.start)))
             for s in item.segments if s.kind == NEW]
+        listed = [{"excerpt": _excerpt(text), "row": row,
+                   "href": passages.row_link(story, table, urls, row) if row else ""}
+                  for text, row in rows]
         share = dict(item.composition).get(NEW, 0.0)
-        out.append({"member": m, "passages": passages, "share": charts.format_pct(share),
+        out.append({"member": m, "passages": listed, "share": charts.format_pct(share),
                     "count": sum(1 for s in item.segments if s.kind == NEW),
                     "independent": item.label == INDEPENDENT,
-                    "open": item.label != INDEPENDENT and len(passages) <= 12})
+                    "open": item.label != INDEPENDENT and len(listed) <= 12})
     return out
 
 
@@ -302,22 +321,31 @@ def story_context(story: Story, site: Site, urls: Urls) -> dict[str, object]:
         "timeline": _timeline(members),
         "json_url": urls.link(story_json_path(story)),
         "analysed": story.analysis is not None,
+        "part_page": False,  # True on the pages of the passage table's parts 2 and on
     }
     if story.analysis is None:
         context.update(composition_svg=None, similarity=None, alignment=None, pairs=None,
-                       quotations=[], figures=[], added=[])
+                       quotations=[], figures=[], added=[], part=None, part_pages=[])
         return context
-    alignment = charts.alignment_table(story, site, members)
+    alignment = passages.alignment_table(story, site, members)
+    parts = passages.navigation(story, alignment, urls)
     context.update(
         composition_svg=_composition(members),
         similarity=_similarity(story, members),
         alignment=alignment,
+        part=parts[0],
+        part_pages=parts[1:],
         pairs=_pairs(story, site, urls, members),
         quotations=_quotations(story, members),
         figures=_figures(story, members),
-        added=_added(story, members, alignment["row_of"]),  # type: ignore[arg-type]
+        added=_added(story, members, alignment, urls),
     )
     return context
+
+
+def alignment_part_paths(story: Story, site: Site) -> list[str]:
+    """Return the site paths of a story's passage-table part pages (none for most stories)."""
+    return passages.part_paths(story, site)
 
 
 def _marked_paragraphs(article: Article, item: ArticleAnalysis,

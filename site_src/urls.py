@@ -42,6 +42,14 @@ def story_json_path(story: Story) -> str:
     return f"stories/{story.id}/story.json"
 
 
+def alignment_part_path(story: Story, number: int) -> str:
+    """Return the site path of part `number` of a story's passage table: part 1 is on the story
+    page itself, the others are pages of their own."""
+    if number <= 1:
+        return path_for(story)
+    return f"stories/{story.id}/alignment/{number}/"
+
+
 def source_feed_path(source: Source) -> str:
     """Return the site path of an outlet's Atom feed."""
     return f"sources/{source.key}/feed.xml"

@@ -141,3 +141,71 @@ def test_article_page_toggles_reuse_marks(seed_site, browser):
     assert not page.locator(".reuse-text").is_visible()
     assert errors == []
     page.close()
+
+
+@pytest.fixture(scope="module")
+def parts_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """Build a corpus with one long story (its passage table in parts) and serve it."""
+    from conftest import build_into
+
+    from site_src import passages
+
+    if not shutil.which(CHROMIUM):
+        pytest.skip(f"no Chromium at {CHROMIUM}")
+    folder = tmp_path_factory.mktemp("parts")
+    content = folder / "content"
+    content.mkdir()
+    lines = [f"The council met on day {i} and voted on motion number {i * 7} of the year."
+             for i in range(60)]
+    for name, outlet, day, extra in (("long-a", "Coastal Wire", 4, ""),
+                                     ("long-b", "Portmouth Daily", 5, " Critics objected.")):
+        body = "\n\n".join(line + extra for line in lines) + f"\n\nOnly {name} says this."
+        (content / f"{name}.md").write_text(
+            f"---\ntitle: Council votes {name}\nsource: {outlet}\npublished: 2024-03-0{day}\n"
+            f"story: council-votes\n---\n{body}\n", encoding="utf-8")
+    budget = passages.PART_BUDGET
+    passages.PART_BUDGET = 2_000
+    try:
+        build_into(content, folder / "site")
+    finally:
+        passages.PART_BUDGET = budget
+    handler = functools.partial(_QuietHandler, directory=str(folder / "site"))
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join()
+
+
+def test_passage_table_parts_by_keyboard(parts_site, browser):
+    page, errors = _open(browser, parts_site + "/stories/council-votes/")
+    nav = page.locator("#alignment .parts-nav").first
+    assert "part 1 of" in nav.inner_text()
+    cell = page.locator("#alignment td[class^='c-']").first  # its letter in its class colour
+    kind = cell.get_attribute("class")[2:]
+    colour = "e => getComputedStyle(e).backgroundColor"
+    assert cell.locator("b").first.evaluate(colour) == page.locator(
+        f"#alignment .legend .k-{kind}").evaluate(colour)
+    nav.locator("a[rel=next]").focus()
+    page.keyboard.press("Enter")
+    page.wait_for_url("**/stories/council-votes/alignment/2/")
+    assert page.locator("#alignment tbody tr").count() > 0
+    assert "part 2 of" in page.locator("h2#alignment-heading").inner_text()
+    page.locator(".parts-nav a[rel=prev]").first.click()
+    page.wait_for_url("**/stories/council-votes/#alignment")
+    folded = page.locator("#added details:has(a[href*='/alignment/'])").first
+    if folded.get_attribute("open") is None:
+        folded.locator("summary").click()
+    link = folded.locator("a[href*='/alignment/']").first  # a row on another part's page
+    href = link.get_attribute("href")
+    link.click()
+    page.wait_for_url("**" + href)
+    assert page.evaluate("document.querySelector(':target') !== null")
+    page.emulate_media(media="print")
+    assert not page.locator(".parts-list").first.is_visible()
+    assert errors == []
+    page.close()

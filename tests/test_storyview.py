@@ -9,7 +9,7 @@ from pathlib import Path
 
 from markupsafe import Markup
 
-from site_src import charts, storyview
+from site_src import charts, passages, storyview
 from site_src.config import Config
 from site_src.model import (
     Article,
@@ -186,7 +186,7 @@ def test_story_page_lists_outlets_labels_quotes_and_figures():
 def test_alignment_rows_follow_story_order_with_one_column_per_member():
     site, story = make_site()
     members = storyview.story_context(story, site, Urls())["members"]
-    table = charts.alignment_table(story, site, members)
+    table = passages.alignment_table(story, site, members)
     rows = [r for g in table["groups"] for r in g["rows"]]
     assert [r["n"] for r in rows] == list(range(1, len(rows) + 1))
     assert rows[0]["text"] == WIRE[0]
@@ -216,7 +216,7 @@ def test_identical_runs_are_folded():
                 {"a": "a", "b": "a"})
     html = render_story(site, story)
     assert "2 passages identical in A, B" in html
-    groups = charts.alignment_table(story, site,
+    groups = passages.alignment_table(story, site,
                                     storyview.story_context(story, site, Urls())["members"])
     assert [g["folded"] for g in groups["groups"]] == [True, False]
 

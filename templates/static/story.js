@@ -39,12 +39,12 @@
 
   function row(kind, label, left, right) {
     var tr = el("tr", "p-" + kind);
-    var tdLeft = el("td", "side");
+    var tdLeft = el("td", "");
     var tdKind = el("td", "kind");
-    var tdRight = el("td", "side");
-    tdKind.appendChild(el("span", "k", kind === "dropped" ? "\u2212" : (LETTERS[kind] || "?")));
+    var tdRight = el("td", "");
+    tdKind.appendChild(el("b", "", kind === "dropped" ? "\u2212" : (LETTERS[kind] || "?")));
     tdKind.appendChild(document.createTextNode(" "));
-    tdKind.appendChild(el("span", "kind-label", label));
+    tdKind.appendChild(el("span", "", label));
     if (left) { left(tdLeft); }
     if (right) { right(tdRight); }
     tr.appendChild(tdLeft);
