@@ -31,7 +31,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench import corpora  # noqa: E402
-from site_src import cluster, similarity  # noqa: E402
+from site_src import cluster, cluster_memo, similarity  # noqa: E402
 from site_src.model import Article, chronological_key  # noqa: E402
 
 _TOKEN = re.compile(r"[A-Za-z][\w'-]+")
@@ -90,7 +90,8 @@ def run_baseline(articles: Sequence[Article], gold: Mapping[str, str],
 def measure_candidate_recall(articles: Sequence[Article]) -> tuple[int, int]:
     """Count the pairs above the threshold (exhaustive) and how many candidates found."""
     ordered = sorted(articles, key=lambda a: a.id)
-    vectors, band_keys, _ = similarity.build_features(ordered)
+    features = cluster_memo.make_features(ordered, 0.0)
+    vectors, band_keys = features.vectors, features.bands
     sims = (vectors @ vectors.T).toarray()
     left, right = np.triu_indices(len(ordered), k=1)
     strong = {(int(i), int(j)) for i, j in zip(left, right, strict=True)
@@ -150,7 +151,8 @@ def describe_time(article: Article) -> str:
 def explain_impure(articles: Sequence[Article], gold: Mapping[str, str], links: int) -> None:
     """Print each predicted story that joins gold stories, with its strongest cross links."""
     ordered = sorted(articles, key=lambda a: (chronological_key(a), a.id))
-    vectors, _, years = similarity.build_features(ordered, cluster.WINDOW_DAYS)
+    features = cluster_memo.make_features(ordered, cluster.WINDOW_DAYS)
+    vectors, years = features.vectors, features.years
     tokens = [list_tokens(a) for a in ordered]
     df: dict[str, int] = defaultdict(int)
     for found in tokens:

@@ -205,7 +205,7 @@ def analysis_key(code: str, fingerprints: Iterable[str]) -> str:
 
 
 def load_features(cache_dir: Path, code: str) -> Any:
-    """Return the last build's per-article clustering features (similarity.ArticleRows), or
+    """Return the last build's per-article clustering features (cluster_memo.ArticleRows), or
     None when missing, corrupt or made by other code."""
     try:
         with open(cache_dir / FEATURES_FILE, "rb") as handle, paused_gc():

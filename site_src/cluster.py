@@ -36,16 +36,20 @@ import numpy as np
 from scipy.sparse import csr_matrix
 from scipy.sparse.csgraph import connected_components
 
-from site_src.model import Article, Story, chronological_key
-from site_src.similarity import (
+from site_src.cluster_memo import (
     FeatureMemo,
-    build_features,
-    day_number,
-    find_reuse_pairs,
-    find_term_pairs,
-    score_pairs,
-    within_window,
+    decode,
+    find_candidates,
+    look_up,
+    make_features,
+    merge_codes,
+    merge_scores,
+    reuse_groups,
+    score_remembered,
+    sign_components,
 )
+from site_src.model import Article, Story, chronological_key
+from site_src.similarity import day_number, within_window
 
 THRESHOLD = 0.12  # average similarity at which two groups of articles merge
 EXACT_LIMIT = 2000  # components up to this size get every pair scored
@@ -67,14 +71,14 @@ def find_stories(articles: Sequence[Article], memo: FeatureMemo | None = None
                  ) -> tuple[Story, ...]:
     """Group articles into stories (every article in exactly one), sorted newest first.
 
-    A memo (similarity.FeatureMemo) reuses a previous run's per-article features; the
-    stories are the same with or without one.
+    A memo (cluster_memo.FeatureMemo) reuses a previous run's state where it still holds;
+    the stories are the same with or without one.
     """
     ordered = sorted(articles, key=lambda a: (chronological_key(a), a.id))
     if len(ordered) == 0:
         return ()
     labels = label_articles(ordered, memo)
-    groups: dict[int, list[Article]] = {}
+    groups: dict[int, list[Article]] = {}  # members in canonical order
     for article, label in zip(ordered, labels, strict=True):
         groups.setdefault(int(label), []).append(article)
     stories = [(make_story(members), members) for members in groups.values()]
@@ -104,28 +108,67 @@ def make_ids_unique(
 def label_articles(ordered: Sequence[Article], memo: FeatureMemo | None = None) -> np.ndarray:
     """Return a story label per article (articles already in canonical order)."""
     n = len(ordered)
-    vectors, band_keys, years = build_features(ordered, WINDOW_DAYS, memo)
+    previous = memo.previous if memo is not None else None
+    features = make_features(ordered, WINDOW_DAYS, memo)
     days = np.array([day_number(a.published) for a in ordered], dtype=float)
-    found = np.vstack([find_term_pairs(vectors), find_reuse_pairs(band_keys)])
-    del band_keys
-    pairs = decode_pairs(np.unique(found[:, 0] * n + found[:, 1]), n)
-    del found
+    pairs = find_candidates(features, memo)
     pairs = pairs[(pairs[:, 0] != pairs[:, 1]) & within_window(days, pairs, WINDOW_DAYS)]
-    sims = score_pairs(vectors, pairs, years)
+    sims = score_remembered(features, pairs, previous)
     strong = sims >= THRESHOLD
     graph = csr_matrix((np.ones(int(strong.sum())), (pairs[strong, 0], pairs[strong, 1])),
                        shape=(n, n))
     _, component = connected_components(graph, directed=False)
-    pairs = complete_pairs(pairs, component, n)
-    pairs = pairs[within_window(days, pairs, WINDOW_DAYS)]
-    sims = score_pairs(vectors, pairs, years)
+    linked = complete_pairs(pairs, component, n)
+    linked = linked[within_window(days, linked, WINDOW_DAYS)]
+    codes = pairs[:, 0] * n + pairs[:, 1]
+    known, values = look_up(codes, sims, linked[:, 0] * n + linked[:, 1])
+    linked_sims = np.zeros(len(linked), dtype=np.float32)
+    linked_sims[known] = values
+    linked_sims[~known] = score_remembered(features, linked[~known], previous)
+    positive = linked_sims > 0
+    linked, linked_sims = linked[positive], linked_sims[positive]
     keys = [a.story_key or None for a in ordered]
-    return link_average(n, pairs[sims > 0], sims[sims > 0], days, keys)
+    component = find_components(n, linked, keys)
+    labels = link_changed(linked, linked_sims, days, keys,
+                          reuse_groups(component, linked, linked_sims, features, previous))
+    if memo is not None and memo.latest is not None:
+        memo.latest.scored, memo.latest.sims = merge_scores(
+            codes, sims, linked[:, 0] * n + linked[:, 1], linked_sims)
+        memo.latest.component, memo.latest.group = component, labels
+        memo.latest.signature = sign_components(component, linked, linked_sims,
+                                                np.arange(n), n)
+    return labels
 
 
-def decode_pairs(codes: np.ndarray, n: int) -> np.ndarray:
-    """Return (i, j) rows from codes i * n + j."""
-    return np.stack([codes // n, codes % n], axis=1)
+def find_components(n: int, pairs: np.ndarray, keys: Sequence[str | None]) -> np.ndarray:
+    """Return per article its component of the pair graph, articles sharing a story key
+    joined (linkage never merges across components)."""
+    first: dict[str, int] = {}
+    tied = [(first.setdefault(key, i), i) for i, key in enumerate(keys) if key is not None]
+    edges = np.vstack([pairs, np.array(tied, dtype=np.int64).reshape(-1, 2)])
+    graph = csr_matrix((np.ones(len(edges)), (edges[:, 0], edges[:, 1])), shape=(n, n))
+    return connected_components(graph, directed=False)[1]
+
+
+def link_changed(pairs: np.ndarray, sims: np.ndarray, days: np.ndarray,
+                 keys: Sequence[str | None], reused: np.ndarray) -> np.ndarray:
+    """Return per article the first article of its story: reused groups (`reused` >= 0, a
+    previous run's labels) kept, every other article linked by `link_average` (whole
+    components only, so the result is the one linking everything would give)."""
+    n = len(reused)
+    todo = np.flatnonzero(reused < 0)
+    local = np.full(n, -1, dtype=np.int64)
+    local[todo] = np.arange(len(todo))
+    inside = pairs[(local[pairs[:, 0]] >= 0) & (local[pairs[:, 1]] >= 0)]
+    inside_sims = sims[(local[pairs[:, 0]] >= 0) & (local[pairs[:, 1]] >= 0)]
+    made = link_average(len(todo), local[inside], inside_sims, days[todo],
+                        [keys[i] for i in todo.tolist()])
+    raw = reused.copy()  # previous labels, then this run's after them
+    raw[todo] = made + int(reused.max(initial=-1)) + 1
+    _, label = np.unique(raw, return_inverse=True)
+    first = np.full(int(label.max()) + 1, n, dtype=np.int64)
+    np.minimum.at(first, label, np.arange(n))
+    return first[label]
 
 
 def complete_pairs(pairs: np.ndarray, component: np.ndarray, n: int) -> np.ndarray:
@@ -137,12 +180,12 @@ def complete_pairs(pairs: np.ndarray, component: np.ndarray, n: int) -> np.ndarr
     inside = pairs[component[pairs[:, 0]] == component[pairs[:, 1]]]
     order = np.argsort(component, kind="stable")
     bounds = np.flatnonzero(np.diff(component[order])) + 1
-    codes = [inside[:, 0] * n + inside[:, 1]]
+    codes = [np.zeros(0, dtype=np.int64)]
     for members in np.split(order, bounds):
         if 2 < len(members) <= EXACT_LIMIT:
             left, right = np.triu_indices(len(members), k=1)
             codes.append(members[left] * n + members[right])
-    return decode_pairs(np.unique(np.concatenate(codes)), n)
+    return decode(merge_codes(inside[:, 0] * n + inside[:, 1], np.concatenate(codes)), n)
 
 
 def link_average(
@@ -236,9 +279,8 @@ def merge_groups(left: Group, right: Group, left_id: int, right_id: int) -> Grou
     )
 
 
-def make_story(members: Sequence[Article]) -> Story:
-    """Build a Story from its members (any order): sorted members, id, title."""
-    ordered = sorted(members, key=lambda a: (chronological_key(a), a.id))
+def make_story(ordered: Sequence[Article]) -> Story:
+    """Build a Story from its members, given in canonical order: members, id, title."""
     keys = sorted({a.story_key for a in ordered if a.story_key})
     story_id = keys[0] if keys else ordered[0].id
     return Story(id=story_id, title=ordered[0].title, member_ids=tuple(a.id for a in ordered))

@@ -118,7 +118,7 @@ def analyse_with(
     """Analyse, taking story analyses that lookup finds under key_of(story id, members).
 
     Returns the site, story id -> analysis key, and the analyses made (key -> analysis).
-    `memo` (similarity.FeatureMemo) lets clustering reuse unchanged articles' features.
+    `memo` (cluster_memo.FeatureMemo) lets clustering reuse unchanged articles' features.
     """
     from site_src import align, cluster
 
@@ -310,7 +310,7 @@ def _unchanged(config: Config, state: cache.State, scan: dict, clock: _Clock,
 def _analyse_cached(corpus: Corpus, config: Config, code: str,
                     fingerprints: Mapping[str, str]) -> tuple[Site, dict[str, str]]:
     """Analyse the corpus, reusing and then storing story analyses in the cache."""
-    from site_src.similarity import FeatureMemo
+    from site_src.cluster_memo import FeatureMemo
 
     store = cache.AnalysisStore(config.cache_dir)
     memo = FeatureMemo(key_of=lambda article: fingerprints[article.id],

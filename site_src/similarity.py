@@ -15,12 +15,11 @@ from __future__ import annotations
 import math
 import re
 import zlib
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 import numpy as np
-from scipy.sparse import csr_matrix, hstack, triu, vstack
+from scipy.sparse import csr_matrix, hstack, vstack
 from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
 from sklearn.preprocessing import normalize
 
@@ -48,102 +47,23 @@ _STOP = frozenset(ENGLISH_STOP_WORDS)
 _CHUNK = 20_000  # pairs handled per vectorised step (bounds temporary memory)
 _BATCH = 2_000  # articles turned into count rows at a time (bounds temporary memory)
 FEATURE_CHUNK = 1_000  # articles per task when features are counted in parallel
+EXACT_COUNTS = 16  # document counts up to this are used as they are in the IDF
+COUNT_STEP = 1 / 16  # larger ones are rounded to a geometric grid of this step
+_LEVEL_VALUES = np.concatenate([np.arange(EXACT_COUNTS + 1.0),
+                                EXACT_COUNTS * (1 + COUNT_STEP) ** np.arange(1.0, 400.0)])
+_BOUNDS = np.ceil(np.sqrt(_LEVEL_VALUES[EXACT_COUNTS:-1] * _LEVEL_VALUES[EXACT_COUNTS + 1:]))
 
 
-@dataclass
-class ArticleRows:
-    """Per-article clustering features of one run, row i for keys[i]: unique line hashes (flat,
-    with offsets), which of them were furniture when the features were made, word and name
-    count rows, MinHash band keys and year rows. A later run reuses a row whose article key
-    and furniture lines are unchanged, so the features equal freshly made ones."""
-
-    keys: list[str]
-    lines: np.ndarray
-    line_ptr: np.ndarray
-    dropped: np.ndarray
-    words: csr_matrix
-    names: csr_matrix
-    bands: np.ndarray
-    years: csr_matrix
-
-
-@dataclass
-class FeatureMemo:
-    """Reuses the previous run's per-article features (`previous`), keyed by key_of(article)
-    (a digest of everything the article carries); `latest` holds this run's, to keep."""
-
-    key_of: Callable[[Article], str]
-    previous: ArticleRows | None = None
-    latest: ArticleRows | None = field(default=None, repr=False)
-
-
-def build_features(
-    articles: Sequence[Article], window_days: float = 0.0, memo: FeatureMemo | None = None
-) -> tuple[csr_matrix, np.ndarray, csr_matrix]:
-    """Return unit rows (float32, top features only), MinHash band keys and years.
-
-    An article's years are those its text mentions plus, when it is dated, the years of the
-    days within `window_days` of its publication. With a memo, unchanged articles' counts
-    come from the previous run (same results).
-    """
-    if not articles:
-        empty = csr_matrix((0, 2 << HASH_BITS), dtype=np.float32)
-        return empty, np.zeros((0, BANDS), np.uint64), list_years([])
-    rows = count_features(articles, window_days, memo)
-    if memo is not None:
-        memo.latest = rows
-    word_weight, name_weight = weigh_idf([rows.words]), weigh_idf([rows.names])
-    parts = []
-    for start in range(0, len(articles), _BATCH):  # one batch at a time (bounded memory)
-        both = hstack([weigh_tfidf(rows.words[start:start + _BATCH], word_weight),
-                       weigh_tfidf(rows.names[start:start + _BATCH], name_weight)], format="csr")
+def make_vectors(words: csr_matrix, names: csr_matrix, word_weight: np.ndarray,
+                 name_weight: np.ndarray) -> csr_matrix:
+    """Return unit rows (float32, the `SCORE_TERMS` heaviest features) of word and name
+    counts: each half TF-IDF weighted and normalised, then both together."""
+    parts = [csr_matrix((0, 2 << HASH_BITS), dtype=np.float32)]
+    for start in range(0, words.shape[0], _BATCH):  # one batch at a time (bounded memory)
+        both = hstack([weigh_tfidf(words[start:start + _BATCH], word_weight),
+                       weigh_tfidf(names[start:start + _BATCH], name_weight)], format="csr")
         parts.append(keep_top_features(normalize(both), SCORE_TERMS))
-    return vstack(parts, format="csr"), rows.bands, rows.years
-
-
-def count_features(articles: Sequence[Article], window_days: float,
-                   memo: FeatureMemo | None) -> ArticleRows:
-    """Return every article's feature counts, reusing the memo's rows where they still hold."""
-    previous = memo.previous if memo is not None else None
-    keys = [memo.key_of(a) for a in articles] if memo is not None else [""] * len(articles)
-    at = {k: i for i, k in enumerate(previous.keys)} if previous is not None else {}
-    old = np.array([at.get(k, -1) for k in keys], dtype=np.int64)
-    lines = [previous.lines[previous.line_ptr[o]:previous.line_ptr[o + 1]] if o >= 0 else
-             np.unique(np.array(hash_lines(a.source, a.text), dtype=np.int64))
-             for a, o in zip(articles, old.tolist(), strict=True)]
-    lengths = np.fromiter((len(x) for x in lines), dtype=np.int64, count=len(lines))
-    line_ptr = np.concatenate([[0], np.cumsum(lengths)])
-    flat = np.concatenate(lines)
-    furniture = find_furniture_lines(flat, line_ptr)
-    dropped = np.isin(flat, np.array(sorted(furniture), dtype=np.int64))
-    if previous is not None and (old >= 0).any():  # furniture changed for a reused row?
-        owner = np.repeat(np.arange(len(lines)), lengths)
-        reused = old[owner] >= 0
-        was = np.zeros(len(flat), dtype=bool)
-        was[reused] = previous.dropped[previous.line_ptr[old[owner[reused]]]
-                                       + np.arange(len(flat))[reused] - line_ptr[owner[reused]]]
-        old[np.unique(owner[was != dropped])] = -1
-    fresh = np.flatnonzero(old < 0)
-    made = count_in_parallel([articles[i] for i in fresh], furniture, window_days)
-    order = np.argsort(np.concatenate([np.flatnonzero(old >= 0), fresh]), kind="stable")
-    kept = old[old >= 0]
-
-    def merge(before: csr_matrix | np.ndarray | None, now: csr_matrix | np.ndarray):
-        """Return the reused rows and the new ones, in article order."""
-        if before is None or not len(kept):
-            return now
-        stack = vstack if isinstance(now, csr_matrix) else np.vstack
-        both = stack([before[kept], now])
-        return both[order].tocsr() if isinstance(both, csr_matrix) else both[order]
-
-    words, names, bands, years = made
-    return ArticleRows(
-        keys=keys, lines=flat, line_ptr=line_ptr, dropped=dropped,
-        words=merge(previous and previous.words, words),
-        names=merge(previous and previous.names, names),
-        bands=merge(previous and previous.bands, bands),
-        years=merge(previous and previous.years, years),
-    )
+    return vstack(parts, format="csr")
 
 
 def count_in_parallel(articles: Sequence[Article], furniture: frozenset[int],
@@ -255,14 +175,26 @@ def count_rows(rows: list[np.ndarray]) -> csr_matrix:
     return matrix
 
 
-def weigh_idf(batches: Sequence[csr_matrix]) -> np.ndarray:
-    """Return the squared smooth IDF per column; 0 for features seen in one article only."""
-    n = sum(batch.shape[0] for batch in batches)
-    df = np.zeros(batches[0].shape[1], dtype=np.int64)
-    for batch in batches:
-        df += np.bincount(batch.indices, minlength=batch.shape[1])
-    idf = np.log((1.0 + n) / (1.0 + df)) + 1.0
-    return np.where(df >= 2, idf * idf, 0.0).astype(np.float32)
+def weigh_idf(df: np.ndarray, n: int) -> np.ndarray:
+    """Return the squared smooth IDF of columns seen in `df` of `n` articles; 0 for features
+    seen in one article only.
+
+    Counts are quantised (`count_levels`) and the weights read from one table per corpus
+    size level, so adding, removing or editing an article changes the weight of few columns
+    and a column's weight never depends on which others are computed with it
+    (site_src/cluster_memo.py relies on both).
+    """
+    size = _LEVEL_VALUES[count_levels(np.array([n]))[0]]
+    idf = np.log((1.0 + size) / (1.0 + _LEVEL_VALUES)) + 1.0
+    table = (idf * idf).astype(np.float32)
+    return np.where(df >= 2, table[count_levels(df)], np.float32(0.0))
+
+
+def count_levels(counts: np.ndarray) -> np.ndarray:
+    """Return each count's level: the count itself up to `EXACT_COUNTS`, then the nearest
+    step of a geometric grid of ratio 1 + `COUNT_STEP` (a relative error under 3.2%)."""
+    above = EXACT_COUNTS + np.searchsorted(_BOUNDS, counts, side="right")
+    return np.where(counts <= EXACT_COUNTS, counts, above)
 
 
 def weigh_tfidf(counts: csr_matrix, weight: np.ndarray) -> csr_matrix:
@@ -273,12 +205,26 @@ def weigh_tfidf(counts: csr_matrix, weight: np.ndarray) -> csr_matrix:
 
 
 def keep_top_features(vectors: csr_matrix, limit: int) -> csr_matrix:
-    """Return the rows cut to their `limit` heaviest features (ties by column), renormalised."""
+    """Return the rows (positive weights) cut to their `limit` heaviest features (ties by
+    column), renormalised."""
+    if vectors.shape[0] == 0:
+        return vectors.copy()
+    if not vectors.has_sorted_indices:
+        vectors = vectors.sorted_indices()
+    counts = np.diff(vectors.indptr)
     keep = np.ones(len(vectors.data), dtype=bool)
-    for i in np.flatnonzero(np.diff(vectors.indptr) > limit):
-        start, end = vectors.indptr[i], vectors.indptr[i + 1]
-        order = np.lexsort((vectors.indices[start:end], -vectors.data[start:end]))
-        keep[start + order[limit:]] = False
+    long_rows = np.flatnonzero(counts > limit)
+    if len(long_rows):
+        row_of = np.repeat(np.arange(vectors.shape[0], dtype=np.uint64), counts)
+        cut = np.flatnonzero(counts[row_of] > limit)
+        # One stable sort by row, then weight descending (a positive float's bits sort like
+        # it); equal weights keep their column order.
+        bits = vectors.data[cut].astype(np.float32).view(np.uint32).astype(np.uint64)
+        order = cut[np.argsort((row_of[cut] << np.uint64(32)) | (np.uint64(0xFFFFFFFF) - bits),
+                               kind="stable")]
+        sizes = counts[long_rows]
+        rank = np.arange(len(order)) - np.repeat(np.cumsum(sizes) - sizes, sizes)
+        keep[order[rank >= limit]] = False
     indptr = np.concatenate([[0], np.cumsum(keep)])[vectors.indptr]
     cut = csr_matrix((vectors.data[keep], vectors.indices[keep], indptr), shape=vectors.shape)
     return normalize(cut)
@@ -295,20 +241,32 @@ def within_window(days: np.ndarray, pairs: np.ndarray, window: float) -> np.ndar
     return np.isnan(gap) | (gap <= window)
 
 
-def find_term_pairs(vectors: csr_matrix) -> np.ndarray:
-    """Return pairs (i < j) sharing `MIN_SHARED` top features, via a chunked index product."""
+def make_term_index(vectors: csr_matrix) -> csr_matrix:
+    """Return each article's `TOP_TERMS` heaviest features as a 0/1 row (the candidate index)."""
     index = keep_top_features(vectors, TOP_TERMS)
     index.data[:] = 1.0
+    return index
+
+
+def find_term_pairs(vectors: csr_matrix, index: csr_matrix | None = None,
+                    rows: np.ndarray | None = None) -> np.ndarray:
+    """Return pairs (i < j) sharing `MIN_SHARED` features of the index (made from the vectors
+    when not given), via a chunked index product; with `rows`, only the pairs holding one of
+    those rows. Features in more than `MAX_POSTING` articles' indexes are not evidence."""
+    index = make_term_index(vectors) if index is None else index.copy()
     postings = np.bincount(index.indices, minlength=index.shape[1])
     index.data[postings[index.indices] > MAX_POSTING] = 0.0
     index.eliminate_zeros()
     transposed = index.T.tocsr()
-    found = []
-    for start in range(0, index.shape[0], 1000):
-        block = triu(index[start : start + 1000] @ transposed, k=start + 1).tocoo()
-        strong = block.data >= MIN_SHARED
-        found.append(np.stack([block.row[strong] + start, block.col[strong]], axis=1))
-    return np.vstack(found).astype(np.int64) if found else np.zeros((0, 2), np.int64)
+    targets = np.arange(index.shape[0]) if rows is None else rows
+    found = [np.zeros((0, 2), np.int64)]
+    for start in range(0, len(targets), 1000):
+        chunk = targets[start:start + 1000]
+        block = (index[chunk] @ transposed).tocoo()
+        left, right = chunk[block.row].astype(np.int64), block.col.astype(np.int64)
+        strong = (block.data >= MIN_SHARED) & (left < right if rows is None else left != right)
+        found.append(np.stack([np.minimum(left, right), np.maximum(left, right)], axis=1)[strong])
+    return np.vstack(found)
 
 
 def hash_shingles(codes: np.ndarray) -> np.ndarray:
@@ -344,14 +302,22 @@ def band_keys(hashes: np.ndarray, minhash: tuple[np.ndarray, np.ndarray]) -> np.
     return mix(key ^ np.arange(BANDS, dtype=np.uint64), 6) | np.uint64(1)
 
 
-def find_reuse_pairs(keys: np.ndarray) -> np.ndarray:
-    """Return pairs (i < j) of articles whose shingle sets collide in a MinHash LSH band."""
+def find_reuse_pairs(keys: np.ndarray, rows: np.ndarray | None = None) -> np.ndarray:
+    """Return pairs (i < j) of articles whose shingle sets collide in a MinHash LSH band; with
+    `rows`, only the pairs holding one of those rows."""
     docs = np.repeat(np.arange(len(keys), dtype=np.int64), BANDS)
     flat = keys.ravel()
     used = flat != 0
+    if rows is not None:  # every entry of the buckets those rows are in
+        used &= np.isin(flat, keys[rows].ravel())
     if not used.any():
         return np.zeros((0, 2), np.int64)
-    return pair_buckets(flat[used], docs[used], len(keys))
+    pairs = pair_buckets(flat[used], docs[used], len(keys))
+    if rows is not None:
+        wanted = np.zeros(len(keys), dtype=bool)
+        wanted[rows] = True
+        pairs = pairs[wanted[pairs[:, 0]] | wanted[pairs[:, 1]]]
+    return pairs
 
 
 def pair_buckets(keys: np.ndarray, docs: np.ndarray, n: int) -> np.ndarray:

@@ -18,10 +18,10 @@ from test_cluster import FIGHT_A, FIGHT_B, OTHER_NEWS, QUAKE_A, QUAKE_B, QUAKE_O
 
 from site_src import cache, export_update
 from site_src.cluster import find_stories
+from site_src.cluster_memo import FeatureMemo, make_features
 from site_src.output import iter_tree
 from site_src.pipeline import build
 from site_src.search_analysis import encode_numbers
-from site_src.similarity import FeatureMemo, build_features
 
 TEXTS = [QUAKE_A, QUAKE_B, QUAKE_OTHER, FIGHT_A, FIGHT_B, OTHER_NEWS]
 FURNITURE = "Sign up for our newsletter today."
@@ -51,11 +51,11 @@ def test_remembered_features_cluster_like_fresh_ones(first, edits) -> None:  # n
             later[index] = replace(fresh, id=later[index].id, path=later[index].path)
     reused = FeatureMemo(key_of=cache.article_fingerprint, previous=memo.latest)
     assert find_stories(later, reused) == find_stories(later)
-    with_memo = build_features(later, 3, FeatureMemo(cache.article_fingerprint, memo.latest))
-    without = build_features(later, 3)
-    assert (with_memo[0] != without[0]).nnz == 0
-    assert np.array_equal(with_memo[1], without[1])
-    assert (with_memo[2] != without[2]).nnz == 0
+    with_memo = make_features(later, 3, FeatureMemo(cache.article_fingerprint, memo.latest))
+    without = make_features(later, 3)
+    assert (with_memo.vectors != without.vectors).nnz == 0
+    assert np.array_equal(with_memo.bands, without.bands)
+    assert (with_memo.years != without.years).nnz == 0
 
 
 @settings(max_examples=50, deadline=None, derandomize=True)

@@ -1,0 +1,142 @@
+"""Clustering that reuses the previous run's state finds exactly the stories a clean run finds.
+
+In memory only (no disk): random sequences of edits, additions, deletions and renames, each
+run handed the state the run before it kept; and a small edit re-links only its own story.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from test_cluster import FIGHT_A, FIGHT_B, OTHER_NEWS, QUAKE_A, QUAKE_B, QUAKE_OTHER, make
+
+from site_src import cache, cluster
+from site_src.cluster import find_stories
+from site_src.cluster_memo import FeatureMemo, gather_rows
+from site_src.similarity import _LEVEL_VALUES, count_levels, keep_top_features
+
+TEXTS = [QUAKE_A, QUAKE_B, QUAKE_OTHER, FIGHT_A, FIGHT_B, OTHER_NEWS]
+EXTRAS = ["", "Officials said more details would follow on Friday.",
+          "The council will meet again next week to discuss the findings.",
+          "Zorblax quintafel merovian."]
+
+ARTICLE = st.tuples(st.integers(0, len(TEXTS) - 1), st.integers(0, len(EXTRAS) - 1),
+                    st.one_of(st.none(), st.integers(0, 6)), st.sampled_from([None, "k1", "k2"]),
+                    st.sampled_from(["wire", "daily"]))
+STEP = st.one_of(
+    st.tuples(st.just("edit"), st.integers(0, 20), ARTICLE),
+    st.tuples(st.just("add"), st.integers(0, 20), ARTICLE),
+    st.tuples(st.just("delete"), st.integers(0, 20), ARTICLE),
+    st.tuples(st.just("rename"), st.integers(0, 20), ARTICLE),
+)
+
+
+def make_article(number: int, choice: tuple) -> object:
+    """Return article `a<number>` from a (text, extra, day, story key, outlet) choice."""
+    text, extra, day, key, source = choice
+    body = f"{TEXTS[text]} {EXTRAS[extra]}".strip()
+    return make(f"a{number}", body, day, key=key, source=source)
+
+
+def apply_step(articles: list, step: tuple, serial: int) -> list:
+    """Return the corpus after one edit, addition, deletion or rename."""
+    kind, index, choice = step
+    later = list(articles)
+    if kind == "add" or not later:
+        return later + [make_article(serial, choice)]
+    index %= len(later)
+    if kind == "edit":
+        later[index] = replace(make_article(0, choice), id=later[index].id,
+                               path=later[index].path)
+    elif kind == "delete":
+        del later[index]
+    else:
+        later[index] = replace(later[index], id=f"a{serial}", path=f"a{serial}.md")
+    return later
+
+
+@settings(max_examples=25, deadline=None, derandomize=True)
+@given(first=st.lists(ARTICLE, min_size=1, max_size=10), steps=st.lists(STEP, max_size=5))
+def test_each_run_with_the_last_runs_state_equals_a_clean_run(first, steps) -> None:  # noqa: ANN001
+    """Every run reuses the state the run before kept (itself made from reused state)."""
+    articles = [make_article(i, choice) for i, choice in enumerate(first)]
+    memo = FeatureMemo(key_of=cache.article_fingerprint)
+    assert find_stories(articles, memo) == find_stories(articles)
+    for serial, step in enumerate(steps, start=100):
+        articles = apply_step(articles, step, serial)
+        memo = FeatureMemo(key_of=cache.article_fingerprint, previous=memo.latest)
+        assert find_stories(articles, memo) == find_stories(articles)
+
+
+def test_a_small_edit_links_only_its_own_story_again(monkeypatch) -> None:  # noqa: ANN001
+    """Three two-article stories; an edit adding words no other article has re-links two
+    articles, and the stories stay those of a clean run."""
+    articles = [make("q1", QUAKE_A, 0), make("q2", QUAKE_B, 0),
+                make("f1", FIGHT_A, 1), make("f2", FIGHT_B, 1),
+                make("o1", OTHER_NEWS, 2), make("o2", QUAKE_OTHER, 30)]
+    memo = FeatureMemo(key_of=cache.article_fingerprint)
+    before = find_stories(articles, memo)
+    sizes: list[int] = []
+    real = cluster.link_average
+    monkeypatch.setattr(cluster, "link_average",
+                        lambda n, *rest: sizes.append(n) or real(n, *rest))
+    edited = list(articles)
+    edited[2] = replace(articles[2], text=articles[2].text + " Zorblax quintafel merovian.")
+    after = find_stories(edited, FeatureMemo(cache.article_fingerprint, memo.latest))
+    assert sizes == [2]
+    assert after == find_stories(edited)
+    assert {s.member_ids for s in after} == {s.member_ids for s in before}
+
+
+def test_nothing_changed_links_nothing_again(monkeypatch) -> None:  # noqa: ANN001
+    articles = [make(f"a{i}", text, i % 3) for i, text in enumerate(TEXTS)]
+    memo = FeatureMemo(key_of=cache.article_fingerprint)
+    before = find_stories(articles, memo)
+    sizes: list[int] = []
+    real = cluster.link_average
+    monkeypatch.setattr(cluster, "link_average",
+                        lambda n, *rest: sizes.append(n) or real(n, *rest))
+    assert find_stories(articles, FeatureMemo(cache.article_fingerprint, memo.latest)) == before
+    assert sizes == [0]
+
+
+@settings(max_examples=30, deadline=None, derandomize=True)
+@given(st.lists(st.lists(st.integers(1, 6), min_size=1, max_size=30),
+                min_size=1, max_size=8), st.integers(1, 12))
+def test_top_features_keep_the_heaviest_of_each_row(rows, limit) -> None:  # noqa: ANN001
+    """The vectorised cut keeps per row the `limit` heaviest features, ties to the lower
+    column, like sorting each row on its own."""
+    from scipy.sparse import csr_matrix
+
+    indptr = np.cumsum([0] + [len(r) for r in rows])
+    data = np.concatenate(rows).astype(np.float32) / 4  # few values: many ties
+    indices = np.concatenate([np.arange(len(r)) * 3 for r in rows])
+    cut = keep_top_features(csr_matrix((data, indices, indptr)), limit)
+    for i, row in enumerate(rows):
+        expected = sorted(range(len(row)), key=lambda k: (-row[k], k))[:limit]
+        assert sorted(cut[i].indices.tolist()) == sorted(3 * k for k in expected)
+
+
+def test_rows_gathered_in_runs_equal_rows_picked_one_by_one() -> None:
+    from scipy.sparse import csr_matrix
+
+    first = csr_matrix(np.arange(20, dtype=np.float32).reshape(5, 4))
+    second = csr_matrix(-np.arange(8, dtype=np.float32).reshape(2, 4))
+    source = np.array([0, 0, 1, 0, 0, 1])
+    row = np.array([0, 1, 0, 3, 4, 1])
+    parts = [first.toarray(), second.toarray()]
+    expected = np.vstack([parts[s][r] for s, r in zip(source, row, strict=True)])
+    assert np.array_equal(gather_rows([first, second], source, row).toarray(), expected)
+    dense = gather_rows(parts, source, row)
+    assert np.array_equal(dense, expected)
+
+
+def test_document_counts_are_exact_when_small_and_within_three_percent_when_large() -> None:
+    counts = np.arange(0, 50_000)
+    quantised = _LEVEL_VALUES[count_levels(counts)]
+    assert np.array_equal(quantised[:17], counts[:17])
+    assert np.all(np.abs(quantised[17:] / counts[17:] - 1) < 0.035)
+    assert len(np.unique(quantised[1000:])) < 200
