@@ -44,11 +44,12 @@ from site_src.cluster_memo import (
     make_features,
     merge_codes,
     merge_scores,
+    order_articles,
     reuse_groups,
     score_remembered,
     sign_components,
 )
-from site_src.model import Article, Story, chronological_key
+from site_src.model import Article, Story
 from site_src.similarity import day_number, within_window
 
 THRESHOLD = 0.12  # average similarity at which two groups of articles merge
@@ -74,10 +75,12 @@ def find_stories(articles: Sequence[Article], memo: FeatureMemo | None = None
     A memo (cluster_memo.FeatureMemo) reuses a previous run's state where it still holds;
     the stories are the same with or without one.
     """
-    ordered = sorted(articles, key=lambda a: (chronological_key(a), a.id))
+    ordered, sort_keys = order_articles(articles, memo)
     if len(ordered) == 0:
         return ()
     labels = label_articles(ordered, memo)
+    if memo is not None and memo.latest is not None:
+        memo.latest.sort_keys = sort_keys
     groups: dict[int, list[Article]] = {}  # members in canonical order
     for article, label in zip(ordered, labels, strict=True):
         groups.setdefault(int(label), []).append(article)

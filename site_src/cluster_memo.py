@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy.sparse import csr_matrix, vstack
 
-from site_src.model import Article
+from site_src.model import Article, chronological_key
 from site_src.similarity import (
     BANDS,
     HASH_BITS,
@@ -81,6 +81,7 @@ class ArticleRows:
     component: np.ndarray | None = None
     group: np.ndarray | None = None
     signature: np.ndarray | None = None
+    sort_keys: dict[str, tuple] | None = None
 
 
 @dataclass
@@ -103,6 +104,21 @@ class Features:
     years: csr_matrix
     old: np.ndarray
     redone: np.ndarray
+
+
+def order_articles(articles: Sequence[Article], memo: FeatureMemo | None
+                   ) -> tuple[list[Article], dict[str, tuple]]:
+    """Return the articles in canonical order (model.chronological_key, then id) and their
+    sort keys by article key, taking unchanged articles' keys from the previous run."""
+    known = memo.previous.sort_keys if memo is not None and memo.previous is not None else None
+    if memo is None:
+        return sorted(articles, key=lambda a: (chronological_key(a), a.id)), {}
+    keys: dict[str, tuple] = {}
+    for article in articles:
+        key = memo.key_of(article)
+        found = known.get(key) if known else None
+        keys[key] = found if found is not None else (chronological_key(article), article.id)
+    return sorted(articles, key=lambda a: keys[memo.key_of(a)]), keys
 
 
 def make_features(articles: Sequence[Article], window_days: float,
@@ -212,14 +228,14 @@ def weigh_columns(counts: csr_matrix, old: np.ndarray,
     weights), updating the previous counts by the rows that came and went."""
     n = counts.shape[0]
     if previous is None:
-        df = np.bincount(counts.indices, minlength=counts.shape[1])
+        df = np.bincount(counts.indices, minlength=counts.shape[1]).astype(np.int32)
         weight = weigh_idf(df, n)
         return df, weight, np.ones(len(df), dtype=bool)
     before, df_before, weight_before = previous
     gone = np.ones(before.shape[0], dtype=bool)
     gone[old[old >= 0]] = False
     df = (df_before + np.bincount(counts[old < 0].indices, minlength=counts.shape[1])
-          - np.bincount(before[gone].indices, minlength=counts.shape[1]))
+          - np.bincount(before[gone].indices, minlength=counts.shape[1])).astype(np.int32)
     if count_levels(np.array([n]))[0] != count_levels(np.array([before.shape[0]]))[0]:
         weight = weigh_idf(df, n)
         return df, weight, weight != weight_before
