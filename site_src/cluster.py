@@ -200,33 +200,38 @@ def link_average(
 ) -> np.ndarray:
     """Cluster with constrained average linkage over sparse similarities; return labels."""
     groups = start_groups(n, days, keys)
-    owner = np.arange(n)
+    owner = list(range(n))
     for index, group in groups.items():
-        owner[group.members] = index
+        for member in group.members:
+            owner[member] = index
     for (i, j), sim in zip(pairs.tolist(), sims.tolist(), strict=True):
-        a, b = int(owner[i]), int(owner[j])
+        a, b = owner[i], owner[j]
         if a != b:
-            groups[a].links[b] = groups[a].links.get(b, 0.0) + sim
-            groups[b].links[a] = groups[b].links.get(a, 0.0) + sim
-    heap = [
-        (-total / (len(group.members) * len(groups[other].members)), index, other)
-        for index, group in groups.items()
-        for other, total in group.links.items()
-        if index < other
-    ]
+            links_a, links_b = groups[a].links, groups[b].links
+            links_a[b] = links_a.get(b, 0.0) + sim
+            links_b[a] = links_b.get(a, 0.0) + sim
+    heap = []  # only links at the threshold or above can ever be merged
+    for index, group in groups.items():
+        size = len(group.members)
+        for other, total in group.links.items():
+            if index < other:
+                average = total / (size * len(groups[other].members))
+                if average >= THRESHOLD:
+                    heap.append((-average, index, other))
     heapq.heapify(heap)
     next_id = n
-    while heap and -heap[0][0] >= THRESHOLD:
+    while heap:
         _, a, b = heapq.heappop(heap)
         if a not in groups or b not in groups or not may_merge(groups[a], groups[b]):
             continue
         merged = merge_groups(groups.pop(a), groups.pop(b), a, b)
+        size = len(merged.members)
         for other, total in merged.links.items():
             links = groups[other].links
             links.pop(a, None)
             links.pop(b, None)
             links[next_id] = total
-            average = total / (len(merged.members) * len(groups[other].members))
+            average = total / (size * len(groups[other].members))
             if average >= THRESHOLD:
                 heapq.heappush(heap, (-average, other, next_id))
         groups[next_id] = merged
@@ -278,7 +283,7 @@ def merge_groups(left: Group, right: Group, left_id: int, right_id: int) -> Grou
         first=min(left.first, right.first),
         last=max(left.last, right.last),
         key=left.key if left.key is not None else right.key,
-        links=dict(sorted(links.items())),
+        links=links,
     )
 
 
