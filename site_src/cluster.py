@@ -40,6 +40,7 @@ from site_src.cluster_memo import (
     FeatureMemo,
     decode,
     find_candidates,
+    is_complete,
     look_up,
     make_features,
     merge_codes,
@@ -75,6 +76,8 @@ def find_stories(articles: Sequence[Article], memo: FeatureMemo | None = None
     A memo (cluster_memo.FeatureMemo) reuses a previous run's state where it still holds;
     the stories are the same with or without one.
     """
+    if memo is not None and not is_complete(memo.previous):
+        memo.previous = None
     ordered, sort_keys = order_articles(articles, memo)
     if len(ordered) == 0:
         return ()

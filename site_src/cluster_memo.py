@@ -106,6 +106,23 @@ class Features:
     redone: np.ndarray
 
 
+def is_complete(rows: ArticleRows | None) -> bool:
+    """Tell whether a previous run's state is whole and consistent; a state that is not (made
+    by other code, or cut short) is not used at all."""
+    if rows is None:
+        return False
+    n = len(rows.keys)
+    parts = (rows.word_df, rows.name_df, rows.word_weight, rows.name_weight, rows.vectors,
+             rows.top, rows.candidates, rows.scored, rows.sims, rows.component, rows.group,
+             rows.signature, rows.sort_keys)
+    if any(part is None for part in parts):
+        return False
+    counts = {rows.words.shape[0], rows.names.shape[0], rows.bands.shape[0], rows.years.shape[0],
+              rows.vectors.shape[0], rows.top.shape[0], len(rows.component), len(rows.group),
+              len(rows.line_ptr) - 1, len(rows.sort_keys)}
+    return counts == {n} and len(rows.scored) == len(rows.sims)
+
+
 def order_articles(articles: Sequence[Article], memo: FeatureMemo | None
                    ) -> tuple[list[Article], dict[str, tuple]]:
     """Return the articles in canonical order (model.chronological_key, then id) and their
@@ -132,8 +149,6 @@ def make_features(articles: Sequence[Article], window_days: float,
                         none.astype(bool))
     rows, old = count_features(articles, window_days, memo)
     previous = memo.previous if memo is not None else None
-    if previous is None or previous.vectors is None:
-        previous = None
     rows.word_df, rows.word_weight, words_changed = weigh_columns(
         rows.words, old, previous and (previous.words, previous.word_df, previous.word_weight))
     rows.name_df, rows.name_weight, names_changed = weigh_columns(
@@ -268,7 +283,7 @@ def find_candidates(features: Features, memo: FeatureMemo | None) -> np.ndarray:
     previous = memo.previous if memo is not None else None
     redone = np.flatnonzero(features.redone)
     fresh = make_term_index(features.vectors[redone])
-    if previous is None or previous.candidates is None:
+    if previous is None:
         index = fresh
         pairs = np.vstack([find_term_pairs(features.vectors, index),
                            find_reuse_pairs(features.bands)])
@@ -294,7 +309,7 @@ def find_candidates(features: Features, memo: FeatureMemo | None) -> np.ndarray:
         pairs = np.vstack([find_term_pairs(features.vectors, index, rows),
                            find_reuse_pairs(features.bands, rows)])
         codes = merge_codes(kept[:, 0] * n + kept[:, 1], pairs[:, 0] * n + pairs[:, 1])
-    if previous is None or previous.candidates is None:
+    if previous is None:
         codes = np.unique(pairs[:, 0] * n + pairs[:, 1])
     if memo is not None and memo.latest is not None:
         memo.latest.top, memo.latest.candidates = index, codes
@@ -335,7 +350,7 @@ def score_remembered(features: Features, pairs: np.ndarray,
     score from the previous run when it scored that pair."""
     sims = np.zeros(len(pairs), dtype=np.float32)
     todo = np.ones(len(pairs), dtype=bool)
-    if previous is not None and previous.scored is not None and len(pairs):
+    if previous is not None and len(pairs):
         left, right = pairs[:, 0], pairs[:, 1]
         known = np.flatnonzero(~(features.redone[left] | features.redone[right]))
         a, b = features.old[left[known]], features.old[right[known]]
@@ -376,7 +391,7 @@ def reuse_groups(component: np.ndarray, pairs: np.ndarray, sims: np.ndarray,
     the previous run (the same articles, pairs and scores, so linking it again would give
     the same groups), else -1."""
     old = features.old
-    if previous is None or previous.signature is None or len(component) == 0:
+    if previous is None or len(component) == 0:
         return np.full(len(component), -1, dtype=np.int64)
     count = int(component.max()) + 1
     was = np.where(old >= 0, previous.component[np.maximum(old, 0)], -1)

@@ -140,3 +140,17 @@ def test_document_counts_are_exact_when_small_and_within_three_percent_when_larg
     assert np.array_equal(quantised[:17], counts[:17])
     assert np.all(np.abs(quantised[17:] / counts[17:] - 1) < 0.035)
     assert len(np.unique(quantised[1000:])) < 200
+
+
+def test_a_partial_or_inconsistent_state_is_not_used() -> None:
+    """A state from other code (a part missing) or cut to fewer articles gives a clean run."""
+    articles = [make(f"a{i}", text, i % 3) for i, text in enumerate(TEXTS)]
+    memo = FeatureMemo(key_of=cache.article_fingerprint)
+    clean = find_stories(articles, memo)
+    assert memo.latest is not None
+    partial = replace(memo.latest, top=None)
+    cut = replace(memo.latest, group=memo.latest.group[:-1])
+    for state in (partial, cut):
+        again = FeatureMemo(cache.article_fingerprint, previous=state)
+        assert find_stories(articles, again) == clean
+        assert again.previous is None
