@@ -28,12 +28,10 @@ from site_src.render import bundled_templates
 from site_src.stores import (  # noqa: F401 - re-exported: the build's caches
     ANALYSES_FILE,
     EXPORT_FILE,
-    PARSED_FILE,
     TALLIES_FILE,
     AnalysisStore,
     ExportStore,
     LazyAnalysis,
-    ParseStore,
     SqliteStore,
     TallyStore,
     paused_gc,

@@ -102,8 +102,9 @@ def load_corpus(content_dir: Path, parsed: MutableMapping[str, Parsed] | None = 
             or remembered[rel][0] != digests.get(rel, "") + suffix]
     fresh = dict(zip((rel for rel, _ in todo), executor.map_ordered(
         _parse_or_fail, todo, shared=declared, min_items=PARALLEL_MIN_FILES), strict=True))
+    shown_in = _shown_prefix(content_dir)
     for rel, _path in files:
-        shown = (content_dir / rel).as_posix()
+        shown = shown_in + rel
         known = fresh.get(rel) or remembered[rel]
         if isinstance(known[0], int):  # (line, message): the file could not be read
             problems.append(Problem(shown, known[0], known[1]))
@@ -111,7 +112,8 @@ def load_corpus(content_dir: Path, parsed: MutableMapping[str, Parsed] | None = 
         if parsed is not None and rel in fresh:
             parsed[rel] = known
         _key, article, found, name = known
-        problems.extend(Problem(shown, p.line, p.message, p.severity) for p in found)
+        if found:
+            problems.extend(Problem(shown, p.line, p.message, p.severity) for p in found)
         if article is None:
             continue
         folded = article.id.casefold()
@@ -120,7 +122,7 @@ def load_corpus(content_dir: Path, parsed: MutableMapping[str, Parsed] | None = 
                 f"article id '{article.id}' is already used by {first_path[folded]} (ids are file "
                 "names without .md and must be unique, ignoring case); rename one of the files")))
             continue
-        first_path[folded] = (content_dir / rel).as_posix()
+        first_path[folded] = shown
         articles.append(article)
         if name is not None:
             free_names.setdefault(article.source, name)
@@ -131,7 +133,13 @@ def load_corpus(content_dir: Path, parsed: MutableMapping[str, Parsed] | None = 
     return Corpus(tuple(articles), tuple(sources), tuple(problems))
 
 
-def _parse_or_fail(declared: Mapping[str, Source], item: tuple[str, Path]
+def _shown_prefix(content_dir: Path) -> str:
+    """Return what goes before a relative path to show a file as (content_dir / rel)."""
+    base = content_dir.as_posix()
+    return "" if base == "." else base if base.endswith("/") else base + "/"
+
+
+def _parse_or_fail(declared: Mapping[str, Source], item: tuple[str, str]
                    ) -> Parsed | tuple[int, str]:
     """Parse one content file (a task of the build's executor); (line, message) when it
     cannot be read as UTF-8 text."""
@@ -141,14 +149,14 @@ def _parse_or_fail(declared: Mapping[str, Source], item: tuple[str, Path]
         return bad.line, bad.message
 
 
-def _parse_file(rel: str, path: Path, declared: Mapping[str, Source]) -> Parsed:
+def _parse_file(rel: str, path: str, declared: Mapping[str, Source]) -> Parsed:
     """Read and parse one content file; raise Bad when it cannot be read as UTF-8 text."""
     data = read_content_file(path)
     article, found, name = _parse_article(decode_utf8(data), rel, declared)
     return (parse_key(hashlib.sha256(data).hexdigest(), declared), article, tuple(found), name)
 
 
-def read_content_file(path: Path) -> bytes:
+def read_content_file(path: str | Path) -> bytes:
     """Read one content file's bytes; raise Bad when it is unreadable, special or too big."""
     try:
         info = os.stat(path)
@@ -169,9 +177,9 @@ def read_content_file(path: Path) -> bytes:
     return data
 
 
-def _find_markdown(root: Path, problems: list[Problem]) -> list[tuple[str, Path]]:
+def _find_markdown(root: Path, problems: list[Problem]) -> list[tuple[str, str]]:
     """List (relative POSIX path, path) of every visible .md file, sorted; skip symlink loops."""
-    found: list[tuple[str, Path]] = []
+    found: list[tuple[str, str]] = []
     seen: set[tuple[int, int]] = set()
 
     def report(err: OSError) -> None:
@@ -180,7 +188,8 @@ def _find_markdown(root: Path, problems: list[Problem]) -> list[tuple[str, Path]
         problems.append(Problem(where, 1, f"cannot read this folder ({err.strerror}); check its "
                                 "permissions or remove it"))
 
-    for dirpath, dirnames, filenames in os.walk(root, onerror=report, followlinks=True):
+    top = os.fspath(root)
+    for dirpath, dirnames, filenames in os.walk(top, onerror=report, followlinks=True):
         try:
             stat = os.stat(dirpath)
         except OSError:
@@ -191,11 +200,11 @@ def _find_markdown(root: Path, problems: list[Problem]) -> list[tuple[str, Path]
             continue
         seen.add((stat.st_dev, stat.st_ino))
         dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
-        base = Path(dirpath)
-        for name in filenames:
-            if name.endswith(".md") and not name.startswith("."):
-                path = base / name
-                found.append((path.relative_to(root).as_posix(), path))
+        prefix = os.path.relpath(dirpath, top).replace(os.sep, "/") + "/"
+        prefix = "" if prefix == "./" else prefix
+        folder = dirpath if dirpath.endswith(os.sep) else dirpath + os.sep
+        found.extend((prefix + name, folder + name) for name in filenames
+                     if name.endswith(".md") and not name.startswith("."))
     found.sort(key=lambda item: item[0])
     return found
 

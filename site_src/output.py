@@ -9,7 +9,9 @@ Making tens of thousands of folders costs seconds on a large site, so with a `sp
 (in the build cache) the site a swap replaces is kept there, with the list of its files, and
 the next build turns it into its staging folder: only the files that differ are replaced and
 the ones the new site lacks deleted. Files are never rewritten in place (a file of the spare
-may be a hard link of the live site's): a new file replaces the old name.
+may be a hard link of the live site's): a new file replaces the old name. The list also says
+which files each build wrote afresh: every other file of the spare is a link of the live
+site's own, so a file to keep needs no comparison unless the last build rewrote it.
 """
 
 from __future__ import annotations
@@ -29,10 +31,13 @@ MARKER = ".newsdiff-site"
 PAUSE_ENV = "NEWSDIFF_PAUSE_AFTER_FILES"
 SPARE_TREE = "tree"
 SPARE_LIST = "files.pickle"
-SPARE_FORMAT = 1
-# Staging folders being filled: the files a reused spare holds, and what write_files wrote.
+SPARE_FORMAT = 2
+# Staging folders being filled: the files a reused spare holds, what write_files left there,
+# which of them it wrote afresh, and which spare files are known to be the live site's own.
 _REUSED: dict[Path, frozenset[str]] = {}
 _WRITTEN: dict[Path, frozenset[str]] = {}
+_FRESH: dict[Path, frozenset[str]] = {}
+_SHARED: dict[Path, frozenset[str]] = {}
 
 
 class OutputError(RuntimeError):
@@ -76,26 +81,33 @@ def staged_output(out_dir: Path, defer_removal: bool = False, spare: Path | None
     stage = out_dir.with_name(f".{out_dir.name}.staging-{os.getpid()}")
     shutil.rmtree(stage, ignore_errors=True)
     trees = _read_list(spare) if spare is not None else {}
+    previous = _identity(out_dir)
+    live = trees.get(previous)  # (files, files its build wrote, the site live before it)
+    spared = _identity(spare / SPARE_TREE) if spare is not None else None
     reused = _take_spare(spare, stage, trees, own, defer_removal) if spare is not None else None
     if reused is None:
         stage.mkdir()
     else:
         _REUSED[stage] = reused
+        if live is not None and spared is not None and live[2] == spared:
+            _SHARED[stage] = reused - live[1]  # the rest are links of the live site's files
     try:
         yield stage
         marker = stage / MARKER
         marker.unlink(missing_ok=True)  # a fresh marker: its inode and time identify the site
         marker.write_bytes(b"")
         written = _WRITTEN.get(stage)
+        record = None if written is None else (
+            written | {MARKER}, _FRESH.get(stage, frozenset()) | {MARKER}, previous)
         old = _swap(stage, out_dir)
         if old is not None and not (spare is not None and written is not None and
                                     _park(old, spare, trees)):
             _discard(old, out_dir, defer_removal)
         if spare is not None:
-            _write_list(spare, trees, out_dir, None if written is None else written | {MARKER})
+            _write_list(spare, trees, out_dir, record)
     finally:
-        _REUSED.pop(stage, None)
-        _WRITTEN.pop(stage, None)
+        for registry in (_REUSED, _WRITTEN, _FRESH, _SHARED):
+            registry.pop(stage, None)
         shutil.rmtree(stage, ignore_errors=True)
 
 
@@ -110,7 +122,7 @@ def _identity(folder: Path) -> tuple[int, int, int, int] | None:
 
 
 def _read_list(spare: Path) -> dict:
-    """Return tree identity -> the files it holds, as the last build recorded them."""
+    """Return tree identity -> its record (_write_list), as the last build wrote them."""
     try:
         with open(spare / SPARE_LIST, "rb") as handle:
             version, trees = pickle.load(handle)
@@ -119,8 +131,9 @@ def _read_list(spare: Path) -> dict:
     return trees if version == SPARE_FORMAT and isinstance(trees, dict) else {}
 
 
-def _write_list(spare: Path, trees: dict, out_dir: Path, written: frozenset[str] | None) -> None:
-    """Record the files of the new site and of the spare tree (written atomically)."""
+def _write_list(spare: Path, trees: dict, out_dir: Path, written: tuple | None) -> None:
+    """Record the files of the new site and of the spare tree (written atomically); a record
+    is (files, the files its build wrote afresh, identity of the site live before it)."""
     kept = {}
     tree = _identity(spare / SPARE_TREE)
     if tree is not None and tree in trees:
@@ -142,10 +155,11 @@ def _take_spare(spare: Path, stage: Path, trees: dict, own: Iterable[str],
     tree = spare / SPARE_TREE
     if not tree.exists():
         return None
-    files = trees.pop(_identity(tree), None)
+    record = trees.pop(_identity(tree), None)
     try:
-        if files is None:
+        if record is None:
             raise OSError("no list of the spare's files")
+        files = record[0]
         tree.rename(stage)
     except OSError:
         _discard(tree, tree, defer_removal)
@@ -259,11 +273,12 @@ def write_files(
     _remove_extra(root, held - wanted)
     held &= wanted
     folders = {rel.rpartition("/")[0] for rel in held}
-    changed = 0
+    changed, before = 0, f"{previous}{os.sep}"
+    shared, fresh = _SHARED.get(stage, frozenset()), set(_FRESH.get(stage, ()))
     try:
         for rel in sorted(keep):
-            target, old = root + rel, os.path.join(previous, rel)
-            if rel in held and _same_file(old, target):
+            target, old = root + rel, before + rel
+            if rel in held and (rel in shared or _same_file(old, target)):
                 continue
             _make_parent(root, rel, folders)
             try:
@@ -272,7 +287,7 @@ def write_files(
                 raise MissingPrevious(f"{old}: {error.strerror}") from error
             held.add(rel)
         for rel in sorted(files):
-            data, target, old = files[rel], root + rel, os.path.join(previous, rel)
+            data, target, old = files[rel], root + rel, before + rel
             _make_parent(root, rel, folders)
             if _link_unchanged(old, target, data, rel in held):
                 held.add(rel)
@@ -281,11 +296,13 @@ def write_files(
             with open(target, "xb") as handle:
                 handle.write(data)
             held.add(rel)
+            fresh.add(rel)
             changed += 1
             _pause_for_tests(changed)
     finally:
         _REUSED[stage] = frozenset(held)
         _WRITTEN[stage] = _REUSED[stage]
+        _FRESH[stage] = frozenset(fresh & held)
     return changed
 
 

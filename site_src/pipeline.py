@@ -60,38 +60,40 @@ class BuildResult:
 
 
 def load(config: Config, scan: Mapping[str, cache.FileStat] | None = None,
-         fingerprints: dict[str, str] | None = None) -> Corpus:
+         fingerprints: dict[str, str] | None = None,
+         headlines: dict[str, str] | None = None) -> Corpus:
     """Load and validate the corpus; in strict mode any error stops the build.
 
     With a scan (cache.scan_content), files it lists unchanged come parsed from the cache
-    and the cache learns the others. `fingerprints`, when given, receives article id ->
-    cache.article_fingerprint (remembered with the parse).
+    and the cache learns the others. `fingerprints` and `headlines`, when given, receive
+    article id -> cache.article_fingerprint and parse_cache.headline_print (both remembered
+    with the parse).
     """
-    from site_src import content
+    from site_src import content, parse_cache
 
-    store = cache.ParseStore(config.cache_dir) if scan is not None else None
-    try:
-        remembered = store.get_all() if store is not None else {}
-        parsed = {rel: entry[0] for rel, entry in remembered.items()
-                  if isinstance(entry, tuple) and len(entry) == 2}
-        digests = {rel: stat[2] for rel, stat in scan.items()} if scan is not None else None
-        corpus = content.load_corpus(config.content_dir, parsed, digests)
-        made = {rel: entry for rel, entry in parsed.items()
-                if rel not in remembered or entry is not remembered[rel][0]}
-        prints = {rel: cache.article_fingerprint(entry[1]) if entry[1] else ""
-                  for rel, entry in made.items()}
+    remembered = parse_cache.load_parses(config.cache_dir) if scan is not None else {}
+    parsed = {rel: entry[0] for rel, entry in remembered.items()}
+    digests = {rel: stat[2] for rel, stat in scan.items()} if scan is not None else None
+    corpus = content.load_corpus(config.content_dir, parsed, digests)
+    made = {rel for rel, entry in parsed.items()
+            if rel not in remembered or entry is not remembered[rel][0]}
+    prints = {rel: (cache.article_fingerprint(parsed[rel][1]),
+                    parse_cache.headline_print(parsed[rel][1])) if parsed[rel][1] else ("", "")
+              for rel in made}
+    for article in corpus.articles if fingerprints is not None or headlines is not None else ():
+        known = prints.get(article.path) or remembered[article.path][1:]
         if fingerprints is not None:
-            for article in corpus.articles:
-                fingerprints[article.id] = (prints[article.path] if article.path in made
-                                            else remembered[article.path][1])
-        if store is not None and scan is not None:
-            stale = remembered.keys() - scan.keys()
-            if made or stale:
-                store.put_many({rel: (made[rel], prints[rel]) for rel in made},
-                               keep=sorted(parsed.keys() & scan.keys()) if stale else None)
-    finally:
-        if store is not None:
-            store.close()
+            fingerprints[article.id] = known[0]
+        if headlines is not None:
+            headlines[article.id] = known[1]
+    if scan is not None:
+        live = parsed.keys() & scan.keys()
+        if made or remembered.keys() - live:
+            parse_cache.save_parses(
+                config.cache_dir,
+                {rel: (parsed[rel], *(prints.get(rel) or remembered[rel][1:]))
+                 for rel in sorted(live)},
+                made & live, remembered.keys() - live)
     errors = [p for p in corpus.problems if p.severity == "error"]
     if config.strict and errors:
         raise BuildError(
@@ -230,7 +232,8 @@ def build(config: Config, report: Callable[[str], None] = lambda _: None) -> Bui
     from site_src.pages import render_site
 
     fingerprints: dict[str, str] = {}
-    corpus = load(config, scan, fingerprints)
+    headlines: dict[str, str] = {}
+    corpus = load(config, scan, fingerprints, headlines)
     clock.lap("load")
     site, analysis_keys = _analyse_cached(corpus, config, code, fingerprints)
     clock.lap("analyse")
@@ -239,15 +242,18 @@ def build(config: Config, report: Callable[[str], None] = lambda _: None) -> Bui
     rows = rebuild.row_digests(site, urls, keys, *((state.pages, state.rows)
                                                    if state is not None and same_look else ()))
     partial = site_ok and same_look
-    files = PackedFiles()  # a clean build's pages are packed as they come (few held at once)
+    # A full render's pages are packed as they come; an incremental build renders few.
+    files: MutableMapping[str, bytes] = {} if partial else PackedFiles()
     if partial:
-        rendered, kept = rebuild.render_changed(site, config, urls, keys, state.pages,
-                                                sink=files.__setitem__)
+        rendered, kept, listed = rebuild.render_changed(
+            site, config, urls, keys, state.pages, (fingerprints, headlines), files.__setitem__)
         files.update(rendered)
     else:
         files.update(render_site(site, config, urls, progress=config.progress,
                                  sink=files.__setitem__))
         kept = set()
+        listed = rebuild.listing_keys(site, config, urls, (fingerprints, headlines), keys)
+    keys.update(listed)  # remembered with the page keys, for the next build
     clock.lap("render")
     # The replaced site is kept in the cache: the next build stages in it (output.py).
     with staged_output(out, defer_removal=len(keys) > DEFER_REMOVAL_PAGES,

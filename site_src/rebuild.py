@@ -21,7 +21,7 @@ from pathlib import Path
 import jinja2
 from jinja2 import meta
 
-from site_src import cache, search, storyview, tallies
+from site_src import cache, listings, search, storyview, tallies
 from site_src.cache import digest
 from site_src.config import Config
 from site_src.model import Site
@@ -95,24 +95,44 @@ def keys_are_safe(env: jinja2.Environment) -> bool:
 
 
 def render_changed(site: Site, config: Config, urls: Urls, keys: Mapping[str, str],
-                   old_keys: Mapping[str, str],
+                   old_keys: Mapping[str, str], prints: tuple[Mapping[str, str], ...],
                    sink: Callable[[str, bytes], None] | None = None
-                   ) -> tuple[dict[str, bytes], set[str]]:
-    """Render the site, skipping keyed pages whose key is unchanged.
+                   ) -> tuple[dict[str, bytes], set[str], dict[str, str]]:
+    """Render the site, skipping keyed pages and listings whose key is unchanged.
 
-    Returns the rendered files and the set of output paths to keep from the previous site;
-    with a sink, article and story pages go to it as they are rendered (render_site).
+    `prints` holds the articles' fingerprints and headline prints (listings.listing_keys).
+    Returns the rendered files, the set of output paths to keep from the previous site and
+    the listings' keys; with a sink, article and story pages go to it as they are rendered.
     """
-    safe = keys_are_safe(make_environment(config, urls, site))
+    env = make_environment(config, urls, site)
+    safe = keys_are_safe(env)
     kept = {rel for rel, key in keys.items() if safe and old_keys.get(rel) == key}
     storyview.use_story_tallies(site, story_tallies(site, config.cache_dir, keys))
     # The analysed site is millions of long-lived objects: keep the cyclic garbage collector
     # from walking them again and again while the few changed pages are rendered.
     gc.freeze()
     try:
-        return render_site(site, config, urls, kept=kept, sink=sink), kept
+        if not listings.listings_are_safe(env):
+            return render_site(site, config, urls, kept=kept, sink=sink), kept, {}
+        plan = listings.make_plan(site)
+        listed = listings.listing_keys(site, config, urls, *prints, keys, plan)
+        todo = {rel for rel, key in listed.items() if old_keys.get(rel) != key}
+        files = listings.render_listed(site, config, urls, plan, todo, kept, [*keys, *listed],
+                                       sink)
+        return files, kept | (listed.keys() - todo), listed
     finally:
         gc.unfreeze()
+
+
+def listing_keys(site: Site, config: Config, urls: Urls, prints: tuple[Mapping[str, str], ...],
+                 keys: Mapping[str, str]) -> dict[str, str]:
+    """After a full render, cache every story's outlet tally (for the next incremental build)
+    and return the listings' keys (none when their templates read more of the site than the
+    keys cover)."""
+    story_tallies(site, config.cache_dir, keys)
+    if not listings.listings_are_safe(make_environment(config, urls, site)):
+        return {}
+    return listings.listing_keys(site, config, urls, *prints, keys)
 
 
 def story_tallies(site: Site, cache_dir: Path, keys: Mapping[str, str]
@@ -124,7 +144,9 @@ def story_tallies(site: Site, cache_dir: Path, keys: Mapping[str, str]
     store = cache.TallyStore(cache_dir)
     try:
         found = store.get_many(by_key)
-        made = {key: tallies.story_tally(by_key[key], site) for key in by_key.keys() - found.keys()}
+        with cache.paused_gc():  # reading many cached analyses makes many objects
+            made = {key: tallies.story_tally(by_key[key], site)
+                    for key in by_key.keys() - found.keys()}
         store.put_many(made, keep=by_key)
     finally:
         store.close()

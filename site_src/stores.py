@@ -1,5 +1,5 @@
-"""The build cache's SQLite stores: parsed files, story analyses, outlet tallies and the
-static search export's entries, each a table of pickled values by key.
+"""The build cache's SQLite stores: story analyses, outlet tallies and the static search
+export's entries, each a table of pickled values by key (parsed files: parse_cache.py).
 
 Unreadable entries count as missing, and a corrupt database is replaced by an empty one, so a
 damaged cache only costs a clean build. Story analyses stay pickled until read
@@ -20,7 +20,6 @@ from typing import Any
 from site_src.model import StoryAnalysis
 
 ANALYSES_FILE = "analyses.sqlite"
-PARSED_FILE = "parsed.sqlite"
 EXPORT_FILE = "export.sqlite"
 TALLIES_FILE = "tallies.sqlite"
 _MISSING = object()  # what load_value returns for an unreadable entry
@@ -179,15 +178,6 @@ class LazyAnalysis(StoryAnalysis):
     def __reduce__(self) -> tuple:
         """Pickle as a plain StoryAnalysis (without unpickling it here)."""
         return (pickle.loads, (self.__dict__["_blob"],))
-
-
-class ParseStore(SqliteStore):
-    """Parsed content files (content.Parsed and the article's fingerprint) by relative path."""
-
-    TABLE = "parsed"
-
-    def __init__(self, cache_dir: Path) -> None:
-        super().__init__(cache_dir, PARSED_FILE)
 
 
 class ExportStore(SqliteStore):

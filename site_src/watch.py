@@ -26,10 +26,14 @@ from collections.abc import Callable, Iterable
 from dataclasses import fields, replace
 from pathlib import Path
 
+import jinja2
+import jinja2.bccache
+
 from site_src import align, content, pages, serve, storyview
 from site_src.config import CONFIG_FILE, Config, load_config
 from site_src.model import Article, Site
 from site_src.render import make_environment, render_page
+from site_src.stores import paused_gc
 from site_src.urls import Urls, output_file, path_for
 
 PACKAGE = Path(__file__).resolve().parent
@@ -142,17 +146,18 @@ class Preview:
         if site is None:
             return False
         started = time.perf_counter()
-        try:
-            new_site, files = quick_pages(site, self.config, paths)
-        except Exception:  # noqa: BLE001 - the exact rebuild will report any error
-            return False
-        if not files:
-            return False
-        self.quick_site = new_site
-        self.live.set_overlay({**self.live.overlay, **files})
-        status = self.live.status()
-        self.live.publish(serve.Status(token=f"q{time.time_ns():x}", title=status.title,
-                                       messages=status.messages))  # q: a quick preview
+        with paused_gc():  # a collection walking the whole site would delay the reload
+            try:
+                new_site, files = quick_pages(site, self.config, paths)
+            except Exception:  # noqa: BLE001 - the exact rebuild will report any error
+                return False
+            if not files:
+                return False
+            self.quick_site = new_site
+            self.live.set_overlay({**self.live.overlay, **files})
+            status = self.live.status()
+            self.live.publish(serve.Status(token=f"q{time.time_ns():x}", title=status.title,
+                                           messages=status.messages))  # q: a quick preview
         self.say(f"quick preview of {len(files)} page(s) in {time.perf_counter() - started:.2f}s")
         return True
 
@@ -270,6 +275,7 @@ def quick_pages(site: Site, config: Config, paths: list[Path]) -> tuple[Site, di
                     story_of=dict(site.story_of))
     urls = Urls(base_url=config.base_url, site_url=config.site_url)
     env = make_environment(config, urls, new_site)
+    env.bytecode_cache = COMPILED  # the templates compiled by earlier previews
     shown = set(edited)
     for story_id in touched:
         shown.update(new_site.story(story_id).member_ids)
@@ -285,6 +291,27 @@ def quick_pages(site: Site, config: Config, paths: list[Path]) -> tuple[Site, di
                 env, "story.html", story=story,
                 **storyview.story_context(story, new_site, urls)).encode("utf-8")
     return new_site, files
+
+
+class CompiledTemplates(jinja2.BytecodeCache):
+    """Compiled templates kept in memory from one quick preview to the next (a template whose
+    source changed is compiled again): compiling them is most of a small preview's time."""
+
+    def __init__(self) -> None:
+        self.codes: dict[str, tuple[str, object]] = {}
+
+    def load_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
+        """Fill the bucket when its template was compiled from the same source."""
+        held = self.codes.get(bucket.key)
+        if held is not None and held[0] == bucket.checksum:
+            bucket.code = held[1]  # type: ignore[assignment]
+
+    def dump_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
+        """Keep a freshly compiled template."""
+        self.codes[bucket.key] = (bucket.checksum, bucket.code)
+
+
+COMPILED = CompiledTemplates()
 
 
 def _is_code(path: str) -> bool:

@@ -272,3 +272,43 @@ def test_templates_reading_the_whole_site_disable_page_reuse(tmp_path: Path,
     shutil.rmtree(tmp_path / "clean", ignore_errors=True)
     build(make_config(corpus, tmp_path / "clean" / "site", templates_dir=templates))
     assert_same_site(out, tmp_path / "clean" / "site")
+
+
+def test_a_body_edit_renders_only_the_listings_it_changes(
+        tmp_path: Path, corpus: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Listings showing nothing of an edited text keep their bytes without being rendered."""
+    from site_src import export, listings
+
+    out = tmp_path / "build" / "site"
+    build(make_config(corpus, out))
+    rendered: list[str] = []
+    real = listings.render_page
+    monkeypatch.setattr(listings, "render_page",
+                        lambda env, name, **kw: rendered.append(name) or real(env, name, **kw))
+    monkeypatch.setattr(export, "index_json", lambda *args: pytest.fail("index.json rendered"))
+    path = corpus / "harbour-bridge-daily.md"
+    path.write_text(path.read_text("utf-8").replace("furious", "livid"), encoding="utf-8")
+    assert build(make_config(corpus, out)).mode == "incremental"
+    assert not {"stories.html", "sources.html", "sitemap.xml", "search.html"} & set(rendered)
+    monkeypatch.undo()
+    assert_same_site(out, clean_build(corpus, tmp_path / "clean"))
+
+
+def test_listing_templates_reading_the_site_disable_listing_reuse(tmp_path: Path,
+                                                                  corpus: Path) -> None:
+    """A home page showing every article's text length must follow a body edit."""
+    templates = tmp_path / "templates"
+    templates.mkdir()
+    bundled = Path(__file__).resolve().parents[1] / "templates" / "index.html"
+    (templates / "index.html").write_text(bundled.read_text("utf-8").replace(
+        "{% block main %}",
+        "{% block main %}<p>{% for a in site.articles %}{{ a.text | length }} {% endfor %}</p>",
+        1), "utf-8")
+    out = tmp_path / "build" / "site"
+    build(make_config(corpus, out, templates_dir=templates))
+    path = corpus / "harbour-bridge-daily.md"
+    path.write_text(path.read_text("utf-8").replace("furious", "much more furious"), "utf-8")
+    assert build(make_config(corpus, out, templates_dir=templates)).mode == "incremental"
+    shutil.rmtree(tmp_path / "clean", ignore_errors=True)
+    build(make_config(corpus, tmp_path / "clean" / "site", templates_dir=templates))
+    assert_same_site(out, tmp_path / "clean" / "site")

@@ -207,3 +207,29 @@ def test_preview_refuses_to_serve_a_foreign_folder(tmp_path: Path) -> None:
     config = make_config(FIXTURE_CORPUS, foreign)
     assert serve_and_watch(config, {}, "127.0.0.1", 0, watch=False, say=said.append) == 1
     assert "not made by this tool" in said[0]
+
+
+def test_quick_pages_equal_the_exact_build_and_follow_template_edits(tmp_path: Path) -> None:
+    from site_src.pipeline import build
+    from site_src.watch import quick_pages
+
+    corpus = tmp_path / "content"
+    shutil.copytree(FIXTURE_CORPUS, corpus)
+    templates = tmp_path / "templates"
+    templates.mkdir()
+    bundled = ROOT / "templates" / "article.html"
+    (templates / "article.html").write_text(bundled.read_text("utf-8"), "utf-8")
+    config = make_config(corpus, tmp_path / "out" / "site", templates_dir=templates)
+    site = build(config).site
+    article = corpus / "harbour-bridge-daily.md"
+    for old, new in (("furious", "livid"), ("livid", "irate")):  # then compiled templates
+        article.write_text(article.read_text("utf-8").replace(old, new), "utf-8")
+        site, files = quick_pages(site, config, [article])
+        site = build(config).site
+        assert files and all((config.out_dir / rel).read_bytes() == data
+                             for rel, data in files.items())
+    (templates / "article.html").write_text(bundled.read_text("utf-8").replace(
+        "{% block main %}", "{% block main %}<p>Edited template</p>", 1), "utf-8")
+    article.write_text(article.read_text("utf-8").replace("irate", "cross"), "utf-8")
+    _site, files = quick_pages(site, config, [article])
+    assert b"<p>Edited template</p>" in files["articles/harbour-bridge-daily/index.html"]
