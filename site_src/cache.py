@@ -28,10 +28,12 @@ from site_src.render import bundled_templates
 from site_src.stores import (  # noqa: F401 - re-exported: the build's caches
     ANALYSES_FILE,
     EXPORT_FILE,
+    PARTS_FILE,
     TALLIES_FILE,
     AnalysisStore,
     ExportStore,
     LazyAnalysis,
+    PartStore,
     SqliteStore,
     TallyStore,
     paused_gc,

@@ -238,7 +238,7 @@ def build(config: Config, report: Callable[[str], None] = lambda _: None) -> Bui
     site, analysis_keys = _analyse_cached(corpus, config, code, fingerprints)
     clock.lap("analyse")
     urls = Urls(base_url=config.base_url, site_url=config.site_url)
-    keys = rebuild.page_keys(site, fingerprints, analysis_keys)
+    keys = rebuild.page_keys(site, fingerprints, analysis_keys, config.cache_dir)
     rows = rebuild.row_digests(site, urls, keys, *((state.pages, state.rows)
                                                    if state is not None and same_look else ()))
     partial = site_ok and same_look

@@ -21,7 +21,7 @@ from pathlib import Path
 import jinja2
 from jinja2 import meta
 
-from site_src import cache, listings, search, storyview, tallies
+from site_src import cache, listings, passages, search, storyview, tallies
 from site_src.cache import digest
 from site_src.config import Config
 from site_src.model import Site
@@ -29,16 +29,18 @@ from site_src.pages import render_site
 from site_src.render import make_environment
 from site_src.urls import (
     Urls,
+    alignment_part_path,
     output_file,
     path_for,
     story_json_path,
 )
 
 
-def page_keys(site: Site, fingerprints: Mapping[str, str],
-              analysis_keys: Mapping[str, str]) -> dict[str, str]:
+def page_keys(site: Site, fingerprints: Mapping[str, str], analysis_keys: Mapping[str, str],
+              cache_dir: Path | None = None) -> dict[str, str]:
     """Return output path -> key for every article page, story page (with the pages of its
-    passage table's other parts: they change together) and story JSON file."""
+    passage table's other parts: they change together) and story JSON file; with a cache
+    folder, part counts are remembered by story key (counting reads the story's analysis)."""
     outlets = {s.key: repr(s) for s in site.sources}
     story_keys: dict[str, str] = {}
     for story in site.stories:
@@ -53,14 +55,32 @@ def page_keys(site: Site, fingerprints: Mapping[str, str],
         story_key = story_keys.get(site.story_of.get(article.id, ""), "")
         keys[output_file(path_for(article))] = digest(
             "article", fingerprints[article.id], outlets[article.source], story_key)
+    counts = count_parts(site, story_keys, cache_dir)
     for story in site.stories:
         if len(story.member_ids) > 1:
-            parts = storyview.alignment_part_paths(story, site)
-            keys[output_file(path_for(story))] = digest("story", story_keys[story.id], len(parts))
-            for number, part in enumerate(parts, start=2):
-                keys[output_file(part)] = digest("part", number, len(parts), story_keys[story.id])
-            keys[story_json_path(story)] = digest("json", story_keys[story.id])
+            count, key = counts[story.id], story_keys[story.id]
+            keys[output_file(path_for(story))] = digest("story", key, count)
+            for number in range(2, count + 1):
+                keys[output_file(alignment_part_path(story, number))] = digest(
+                    "part", number, count, key)
+            keys[story_json_path(story)] = digest("json", key)
     return keys
+
+
+def count_parts(site: Site, story_keys: Mapping[str, str], cache_dir: Path | None
+                ) -> dict[str, int]:
+    """Return story id -> parts of its passage table, for stories of several members."""
+    by_key = {story_keys[s.id]: s for s in site.stories if len(s.member_ids) > 1}
+    if cache_dir is None:
+        return {s.id: passages.part_count(s, site) for s in by_key.values()}
+    store = cache.PartStore(cache_dir)
+    try:
+        found = store.get_many(by_key)
+        made = {key: passages.part_count(by_key[key], site) for key in by_key.keys() - found}
+        store.put_many(made, keep=by_key)
+    finally:
+        store.close()
+    return {by_key[key].id: count for key, count in {**found, **made}.items()}
 
 
 # Templates of the keyed pages; anything they reach that reads the whole `site` global makes

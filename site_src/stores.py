@@ -22,6 +22,7 @@ from site_src.model import StoryAnalysis
 ANALYSES_FILE = "analyses.sqlite"
 EXPORT_FILE = "export.sqlite"
 TALLIES_FILE = "tallies.sqlite"
+PARTS_FILE = "parts.sqlite"
 _MISSING = object()  # what load_value returns for an unreadable entry
 
 
@@ -197,3 +198,12 @@ class TallyStore(SqliteStore):
 
     def __init__(self, cache_dir: Path) -> None:
         super().__init__(cache_dir, TALLIES_FILE)
+
+
+class PartStore(SqliteStore):
+    """How many parts each story's passage table has (passages.part_count), by story key."""
+
+    TABLE = "parts"
+
+    def __init__(self, cache_dir: Path) -> None:
+        super().__init__(cache_dir, PARTS_FILE)

@@ -343,11 +343,6 @@ def story_context(story: Story, site: Site, urls: Urls) -> dict[str, object]:
     return context
 
 
-def alignment_part_paths(story: Story, site: Site) -> list[str]:
-    """Return the site paths of a story's passage-table part pages (none for most stories)."""
-    return passages.part_paths(story, site)
-
-
 def _marked_paragraphs(article: Article, item: ArticleAnalysis,
                        site: Site) -> list[list[dict[str, object]]]:
     """Split an article's text into paragraphs of pieces, each reused piece with its class."""

@@ -107,7 +107,7 @@ def test_story_and_part_pages_link_both_ways(monkeypatch: pytest.MonkeyPatch) ->
     count = passages.part_count(story, site)
     paths = [output_file(alignment_part_path(story, n)) for n in range(1, count + 1)]
     assert sorted(rendered) == sorted(paths) and count >= 3
-    assert storyview.alignment_part_paths(story, site) == [
+    assert passages.part_paths(story, site) == [
         alignment_part_path(story, n) for n in range(2, count + 1)]
     links = {n: urls.link(alignment_part_path(story, n)) for n in range(1, count + 1)}
     for n, path in enumerate(paths, start=1):
@@ -146,7 +146,7 @@ def test_every_row_link_reaches_its_row(monkeypatch: pytest.MonkeyPatch) -> None
 def test_small_story_has_one_part_and_no_navigation() -> None:
     site, story = make_site()
     assert passages.part_count(story, site) == 1
-    assert storyview.alignment_part_paths(story, site) == []
+    assert passages.part_paths(story, site) == []
     rendered = render_all(site, story, Urls("/"))
     assert list(rendered) == [output_file(path_for(story))]
     assert "parts-nav" not in rendered[output_file(path_for(story))]
