@@ -7,61 +7,38 @@ given (teasers, story summaries, an outlet's reuse panel, the fingerprints of a 
 entries...) and of every outlet (templates look outlets up by key). An incremental build
 renders only the listings whose key changed and keeps the others' previous bytes.
 
-`render_listed` renders the same files as `pages.render_site`, with its helpers, for the
-listings to redo and the article and story pages not kept. Keys are trusted only while the
+`pages.render_site` then renders the listings to redo (its `todo`) and the article and story
+pages not kept. Keys are trusted only while the
 listing templates use the `site` global for nothing but its outlets (`site.sources`,
 `site.source(key)`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Iterable, Mapping
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping
 
 import jinja2
 from jinja2 import meta, nodes
 
-from site_src import executor, export, pages, storyview
+from site_src import pages, storyview
 from site_src.cache import digest
 from site_src.config import Config
 from site_src.model import Article, Site, Story
-from site_src.render import article_sort_key, make_environment, render_page
-from site_src.urls import Urls, output_file, path_for, source_feed_path, static_path
+from site_src.urls import Urls, output_file, path_for, source_feed_path
 
 LISTING_TEMPLATES = ("index.html", "stories.html", "sources.html", "source.html", "feed.xml",
                      "sitemap.xml", "search.html", "404.html")
-INDEX_JSON = "data/index.json"
-SITEMAP = "sitemap.xml"
-
-
-@dataclass
-class Plan:
-    """What the listings are made of (shared by their keys and their rendering)."""
-
-    listed: list[Article]  # newest first
-    multi: list[Story]  # stories of several members, largest first
-    story_items: list[tuple[Story, dict]]
-    by_source: dict[str, tuple[list[Article], list]]
-
-
-def make_plan(site: Site) -> Plan:
-    """Order the articles and stories as the listings show them."""
-    listed = sorted(site.articles, key=article_sort_key)
-    multi = sorted((s for s in site.stories if len(s.member_ids) > 1),
-                   key=lambda s: (-len(s.member_ids), s.id))
-    items = [(s, storyview.story_summary(s, site)) for s in multi]
-    return Plan(listed, multi, items, pages._group_by_source(listed, items, site))
 
 
 def listing_keys(site: Site, config: Config, urls: Urls, fingerprints: Mapping[str, str],
                  headlines: Mapping[str, str], page_paths: Iterable[str],
-                 plan: Plan | None = None) -> dict[str, str]:
+                 plan: pages.Plan | None = None) -> dict[str, str]:
     """Return output path -> key of every listing page, feed, the sitemap and index.json.
 
     `fingerprints` and `headlines` map article ids to cache.article_fingerprint and
     parse_cache.headline_print: a teaser shows only what the headline print covers.
     """
-    plan = plan or make_plan(site)
+    plan = plan or pages.make_plan(site)
     outlets = repr(site.sources)
 
     def teasers(articles: Iterable[Article]) -> list[str]:
@@ -83,7 +60,7 @@ def listing_keys(site: Site, config: Config, urls: Urls, fingerprints: Mapping[s
         output_file("stories/"): digest("stories", outlets, stories(plan.story_items)),
         output_file("search/"): digest("search", outlets),
         output_file("404.html"): digest("404", outlets),
-        output_file("sources/"): digest("sources", outlets, pages._source_counts(site)),
+        output_file("sources/"): digest("sources", outlets, pages.count_sources(site)),
         output_file("feed.xml"): feed(config.title, "feed.xml", "", plan.listed),
     }
     for source in site.sources:
@@ -94,10 +71,10 @@ def listing_keys(site: Site, config: Config, urls: Urls, fingerprints: Mapping[s
         keys[output_file(source_feed_path(source))] = feed(
             f"{source.name} · {config.title}", source_feed_path(source), path_for(source), own)
     story_of = site.story_of  # the articles are in id order, as data/index.json lists them
-    keys[INDEX_JSON] = digest(
+    keys[pages.INDEX_JSON] = digest(
         "index", outlets, [(headlines[a.id], story_of.get(a.id)) for a in site.articles],
         [(s.id, s.title, s.member_ids) for s in sorted(site.stories, key=lambda s: s.id)])
-    keys[SITEMAP] = digest("sitemap", sorted({*page_paths, *keys}))
+    keys[pages.SITEMAP] = digest("sitemap", sorted({*page_paths, *keys}))
     return keys
 
 
@@ -131,54 +108,3 @@ def _site_only_looks_up(node: nodes.Node, parent: nodes.Node | None,
         return isinstance(parent, nodes.Getattr) and (parent.attr == "sources" or (
             parent.attr == "source" and isinstance(grand, nodes.Call) and grand.node is parent))
     return all(_site_only_looks_up(child, node, parent) for child in node.iter_child_nodes())
-
-
-def render_listed(site: Site, config: Config, urls: Urls, plan: Plan, todo: Collection[str],
-                  kept: Collection[str], page_paths: Iterable[str],
-                  sink: Callable[[str, bytes], None] | None = None) -> dict[str, bytes]:
-    """Render what pages.render_site would, except listings not in todo and pages in kept."""
-    env = make_environment(config, urls, site)
-    files: dict[str, bytes] = {}
-
-    def put(site_path: str, make: Callable[[], str]) -> None:
-        """Render one listing when it is to be redone."""
-        rel = output_file(site_path)
-        if rel in todo:
-            files[rel] = make().encode("utf-8")
-
-    items = plan.story_items
-    put("", lambda: render_page(env, "index.html", story_items=items[:pages.STORIES_ON_HOME],
-                                articles=plan.listed[:pages.LATEST_ON_HOME]))
-    put("stories/", lambda: render_page(env, "stories.html", story_items=items))
-    put("search/", lambda: render_page(env, "search.html"))
-    put("404.html", lambda: render_page(env, "404.html"))
-    put("sources/", lambda: render_page(env, "sources.html",
-                                        source_items=pages._source_counts(site)))
-    for source in site.sources:
-        own, stories = plan.by_source.get(source.key, ([], []))
-        put(path_for(source), lambda s=source, o=own, t=stories: pages._render_source(
-            env, site, urls, s, o, t))
-        put(source_feed_path(source), lambda s=source, o=own: pages._render_feed(
-            env, urls, f"{s.name} · {config.title}", source_feed_path(s), path_for(s), o))
-    put("feed.xml", lambda: pages._render_feed(env, urls, config.title, "feed.xml", "",
-                                               plan.listed))
-    made: set[str] = set()
-    for rendered in executor.map_ordered(
-            pages.render_pages, pages._page_items(plan.listed, plan.multi, kept),
-            shared=pages.RenderJob(site, config, urls, env), min_items=pages.PARALLEL_MIN_PAGES):
-        for rel, data in rendered:
-            made.add(rel)
-            if sink is None:
-                files[rel] = data
-            else:
-                sink(rel, data)
-    if INDEX_JSON in todo:
-        files[INDEX_JSON] = export.index_json(site, urls).encode("utf-8")
-    put(SITEMAP, lambda: render_page(env, "sitemap.xml", locations=pages._sitemap(
-        {*page_paths, *made}, urls)))
-    files["robots.txt"] = (f"User-agent: *\nAllow: /\nSitemap: {urls.absolute('sitemap.xml')}\n"
-                           ).encode()
-    files[".nojekyll"] = b""
-    files.update(pages._static_files(config))
-    files["favicon.svg"] = files[static_path("favicon.svg")]
-    return files

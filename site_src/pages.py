@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable, Collection, Iterable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import jinja2
@@ -36,54 +37,77 @@ STORIES_ON_HOME = 20
 PROGRESS_MIN_PAGES = 2000
 # Render article and story pages on the build's executor from this many pages on.
 PARALLEL_MIN_PAGES = 2000
+INDEX_JSON = "data/index.json"
+SITEMAP = "sitemap.xml"
 
 Files = dict[str, bytes]
+
+
+@dataclass
+class Plan:
+    """What the listings are made of (shared by their keys and their rendering)."""
+
+    listed: list[Article]  # newest first
+    multi: list[Story]  # stories of several members, largest first
+    story_items: list[tuple[Story, dict]]
+    by_source: dict[str, tuple[list[Article], list]]
+
+
+def make_plan(site: Site) -> Plan:
+    """Order the articles and stories as the listings show them."""
+    listed = sorted(site.articles, key=article_sort_key)
+    multi = sorted((s for s in site.stories if len(s.member_ids) > 1),
+                   key=lambda s: (-len(s.member_ids), s.id))
+    items = [(s, storyview.story_summary(s, site)) for s in multi]
+    return Plan(listed, multi, items, _group_by_source(listed, items, site))
 
 
 def render_site(
     site: Site, config: Config, urls: Urls, progress: bool = False,
     kept: Collection[str] = frozenset(), sink: Callable[[str, bytes], None] | None = None,
+    plan: Plan | None = None, todo: Collection[str] | None = None,
+    page_paths: Iterable[str] = (),
 ) -> Files:
     """Render every file of the site (search index files excepted).
 
     Article and story pages whose output path is in `kept` are not rendered: an incremental
     build keeps them from the previous site. A story's passage-table part pages
     (urls.alignment_part_path) are rendered with its page and kept with it: their keys
-    (rebuild.page_keys) change together. Listings, feeds and the sitemap always are rendered.
+    (rebuild.page_keys) change together. Listings (pages, feeds, the sitemap and
+    data/index.json) are all rendered, or with `todo` only those whose output path it holds
+    (site_src/listings.py); `page_paths` then names the kept listings for the sitemap.
     With a sink, article and story pages (and story JSON) go to sink(path, bytes) as they are
     rendered instead of into the returned files, so that they are not all held at once.
     """
     env = make_environment(config, urls, site)
+    plan = make_plan(site) if plan is None else plan
     files: Files = {}
 
-    def put(site_path: str, text: str) -> None:
-        files[output_file(site_path)] = text.encode("utf-8")
+    def put(site_path: str, make: Callable[[], str]) -> None:
+        """Render one listing unless it is to be kept."""
+        rel = output_file(site_path)
+        if todo is None or rel in todo:
+            files[rel] = make().encode("utf-8")
 
-    listed = sorted(site.articles, key=article_sort_key)
-    multi = sorted(
-        (s for s in site.stories if len(s.member_ids) > 1),
-        key=lambda s: (-len(s.member_ids), s.id),
-    )
-    story_items = [(s, storyview.story_summary(s, site)) for s in multi]
-    put("", render_page(env, "index.html", story_items=story_items[:STORIES_ON_HOME],
-                        articles=listed[:LATEST_ON_HOME]))
-    put("stories/", render_page(env, "stories.html", story_items=story_items))
-    put("search/", render_page(env, "search.html"))
-    put("404.html", render_page(env, "404.html"))
-    put("sources/", render_page(env, "sources.html", source_items=_source_counts(site)))
-    by_source = _group_by_source(listed, story_items, site)
+    items, listed = plan.story_items, plan.listed
+    put("", lambda: render_page(env, "index.html", story_items=items[:STORIES_ON_HOME],
+                                articles=listed[:LATEST_ON_HOME]))
+    put("stories/", lambda: render_page(env, "stories.html", story_items=items))
+    put("search/", lambda: render_page(env, "search.html"))
+    put("404.html", lambda: render_page(env, "404.html"))
+    put("sources/", lambda: render_page(env, "sources.html", source_items=count_sources(site)))
     for source in site.sources:
-        own, stories = by_source.get(source.key, ([], []))
-        put(path_for(source), _render_source(env, site, urls, source, own, stories))
-        put(source_feed_path(source), _render_feed(
-            env, urls, f"{source.name} · {config.title}", source_feed_path(source),
-            path_for(source), own))
-    put("feed.xml", _render_feed(env, urls, config.title, "feed.xml", "", listed))
-    items = _page_items(listed, multi, kept)
+        own, stories = plan.by_source.get(source.key, ([], []))
+        put(path_for(source), lambda s=source, o=own, t=stories: _render_source(
+            env, site, urls, s, o, t))
+        put(source_feed_path(source), lambda s=source, o=own: _render_feed(
+            env, urls, f"{s.name} · {config.title}", source_feed_path(s), path_for(s), o))
+    put("feed.xml", lambda: _render_feed(env, urls, config.title, "feed.xml", "", listed))
+    items_to_render = _page_items(listed, plan.multi, kept)
     streamed: list[str] = []
-    with tqdm(total=len(items), desc="render pages", unit="page", leave=False,
-              disable=not (progress and len(items) >= PROGRESS_MIN_PAGES)) as bar:
-        for rendered in executor.map_ordered(render_pages, items, shared=RenderJob(
+    with tqdm(total=len(items_to_render), desc="render pages", unit="page", leave=False,
+              disable=not (progress and len(items_to_render) >= PROGRESS_MIN_PAGES)) as bar:
+        for rendered in executor.map_ordered(render_pages, items_to_render, shared=RenderJob(
                 site, config, urls, env), min_items=PARALLEL_MIN_PAGES, on_done=bar.update):
             if sink is None:
                 files.update(rendered)
@@ -91,10 +115,10 @@ def render_site(
             for rel, data in rendered:
                 sink(rel, data)
                 streamed.append(rel)
-    files["data/index.json"] = export.index_json(site, urls).encode("utf-8")
-    pages = [*files, *kept, *streamed]
-    put("sitemap.xml", render_page(env, "sitemap.xml", locations=_sitemap(pages, urls)))
-    put("robots.txt", f"User-agent: *\nAllow: /\nSitemap: {urls.absolute('sitemap.xml')}\n")
+    put(INDEX_JSON, lambda: export.index_json(site, urls))
+    located = {*page_paths, *files, *kept, *streamed}
+    put(SITEMAP, lambda: render_page(env, "sitemap.xml", locations=_sitemap(located, urls)))
+    files["robots.txt"] = f"User-agent: *\nAllow: /\nSitemap: {urls.absolute(SITEMAP)}\n".encode()
     files[".nojekyll"] = b""
     files.update(_static_files(config))
     files["favicon.svg"] = files[static_path("favicon.svg")]
@@ -232,7 +256,7 @@ def _absolute_link(urls: Urls) -> Callable[[str], str]:
     return lambda link: urls.site_url.rstrip("/") + link
 
 
-def _source_counts(site: Site) -> list[tuple[Source, int]]:
+def count_sources(site: Site) -> list[tuple[Source, int]]:
     """Return outlets with their article counts, most articles first."""
     counts = Counter(a.source for a in site.articles)
     return sorted(((s, counts[s.key]) for s in site.sources), key=lambda x: (-x[1], x[0].name))

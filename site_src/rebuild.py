@@ -25,7 +25,7 @@ from site_src import cache, listings, passages, search, storyview, tallies
 from site_src.cache import digest
 from site_src.config import Config
 from site_src.model import Site
-from site_src.pages import render_site
+from site_src.pages import make_plan, render_site
 from site_src.render import make_environment
 from site_src.urls import (
     Urls,
@@ -134,11 +134,11 @@ def render_changed(site: Site, config: Config, urls: Urls, keys: Mapping[str, st
     try:
         if not listings.listings_are_safe(env):
             return render_site(site, config, urls, kept=kept, sink=sink), kept, {}
-        plan = listings.make_plan(site)
+        plan = make_plan(site)
         listed = listings.listing_keys(site, config, urls, *prints, keys, plan)
         todo = {rel for rel, key in listed.items() if old_keys.get(rel) != key}
-        files = listings.render_listed(site, config, urls, plan, todo, kept, [*keys, *listed],
-                                       sink)
+        files = render_site(site, config, urls, kept=kept, sink=sink, plan=plan, todo=todo,
+                            page_paths=[*keys, *listed])
         return files, kept | (listed.keys() - todo), listed
     finally:
         gc.unfreeze()

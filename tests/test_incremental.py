@@ -277,13 +277,13 @@ def test_templates_reading_the_whole_site_disable_page_reuse(tmp_path: Path,
 def test_a_body_edit_renders_only_the_listings_it_changes(
         tmp_path: Path, corpus: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Listings showing nothing of an edited text keep their bytes without being rendered."""
-    from site_src import export, listings
+    from site_src import export, pages
 
     out = tmp_path / "build" / "site"
     build(make_config(corpus, out))
     rendered: list[str] = []
-    real = listings.render_page
-    monkeypatch.setattr(listings, "render_page",
+    real = pages.render_page
+    monkeypatch.setattr(pages, "render_page",
                         lambda env, name, **kw: rendered.append(name) or real(env, name, **kw))
     monkeypatch.setattr(export, "index_json", lambda *args: pytest.fail("index.json rendered"))
     path = corpus / "harbour-bridge-daily.md"
