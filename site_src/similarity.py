@@ -12,16 +12,16 @@ bounded memory.
 
 from __future__ import annotations
 
+import importlib.util
 import math
 import re
 import zlib
 from collections.abc import Sequence
 from datetime import datetime, timedelta
+from pathlib import Path
 
 import numpy as np
 from scipy.sparse import csr_matrix, hstack, vstack
-from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
-from sklearn.preprocessing import normalize
 
 from site_src import executor
 from site_src.model import Article
@@ -43,7 +43,6 @@ _NAME = re.compile(
     r"\b[A-Z][\w'’\-]*(?:[ \t]+(?:of[ \t]+|de[ \t]+)?[A-Z][\w'’\-]*)*|\b\d[\d,.]*\d\b|\b\d\b"
 )
 _YEAR = re.compile(r"(?:19|20)\d\d")
-_STOP = frozenset(ENGLISH_STOP_WORDS)
 _CHUNK = 20_000  # pairs handled per vectorised step (bounds temporary memory)
 _BATCH = 2_000  # articles turned into count rows at a time (bounds temporary memory)
 FEATURE_CHUNK = 1_000  # articles per task when features are counted in parallel
@@ -52,6 +51,41 @@ COUNT_STEP = 1 / 16  # larger ones are rounded to a geometric grid of this step
 _LEVEL_VALUES = np.concatenate([np.arange(EXACT_COUNTS + 1.0),
                                 EXACT_COUNTS * (1 + COUNT_STEP) ** np.arange(1.0, 400.0)])
 _BOUNDS = np.ceil(np.sqrt(_LEVEL_VALUES[EXACT_COUNTS:-1] * _LEVEL_VALUES[EXACT_COUNTS + 1:]))
+
+
+def load_stop_words() -> frozenset[str]:
+    """Return scikit-learn's English stop words, read from its module file alone: importing
+    scikit-learn itself takes seconds, a large share of an incremental build."""
+    spec = importlib.util.find_spec("sklearn")
+    if spec is not None and spec.submodule_search_locations:
+        path = Path(spec.submodule_search_locations[0]) / "feature_extraction" / "_stop_words.py"
+        words = importlib.util.spec_from_file_location("_sklearn_stop_words", path)
+        if words is not None and words.loader is not None and path.is_file():
+            module = importlib.util.module_from_spec(words)
+            words.loader.exec_module(module)
+            return frozenset(module.ENGLISH_STOP_WORDS)
+    from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
+
+    return frozenset(ENGLISH_STOP_WORDS)
+
+
+_STOP = load_stop_words()
+
+
+def normalize(matrix: csr_matrix, copy: bool = True) -> csr_matrix:
+    """Return the rows scaled to unit length (empty rows stay empty); each row's sum of squares
+    is reduced over that row alone, so a row's result never depends on the rows beside it."""
+    counts = np.diff(matrix.indptr)
+    filled = counts > 0
+    sums = np.zeros(matrix.shape[0])
+    if filled.any():
+        sums[filled] = np.add.reduceat(matrix.data.astype(np.float64) ** 2,
+                                       matrix.indptr[:-1][filled])
+    norms = np.sqrt(sums)
+    norms[norms == 0.0] = 1.0
+    result = matrix.copy() if copy else matrix
+    result.data = (matrix.data / np.repeat(norms, counts)).astype(matrix.dtype)
+    return result
 
 
 def make_vectors(words: csr_matrix, names: csr_matrix, word_weight: np.ndarray,

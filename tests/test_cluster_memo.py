@@ -154,3 +154,27 @@ def test_a_partial_or_inconsistent_state_is_not_used() -> None:
         again = FeatureMemo(cache.article_fingerprint, previous=state)
         assert find_stories(articles, again) == clean
         assert again.previous is None
+
+
+def test_rows_are_normalised_each_on_its_own() -> None:
+    """Unit rows like scikit-learn's, and a row's bits do not depend on the rows beside it."""
+    from scipy.sparse import random as sparse_random
+    from sklearn.preprocessing import normalize as sklearn_normalize
+
+    from site_src.similarity import normalize
+
+    matrix = sparse_random(50, 300, density=0.05, format="csr", dtype=np.float32,
+                           random_state=np.random.default_rng(3))
+    unit = normalize(matrix)
+    assert np.allclose(unit.toarray(), sklearn_normalize(matrix).toarray(), atol=1e-6)
+    for i in range(0, 50, 7):
+        alone = normalize(matrix[i:i + 1])
+        assert np.array_equal(alone.data, unit[i].data)
+
+
+def test_stop_words_are_scikit_learns() -> None:
+    from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
+
+    from site_src.similarity import load_stop_words
+
+    assert load_stop_words() == frozenset(ENGLISH_STOP_WORDS)
