@@ -15,12 +15,13 @@ import os
 import pickle
 import shutil
 import sys
-from collections.abc import Iterable, Mapping
+import threading
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, fields
 from importlib import metadata
 from pathlib import Path
 from stat import S_ISREG
-from typing import Any
+from typing import Any, TypeVar
 
 from site_src.config import Config
 from site_src.model import Article, Problem
@@ -40,6 +41,7 @@ from site_src.stores import (  # noqa: F401 - re-exported: the build's caches
 )
 
 STATE_FILE = "state.pickle"
+T = TypeVar("T")
 SEARCH_FOLDER = "search"
 FEATURES_FILE = "features.pickle"
 SPARE_FOLDER = "spare"  # the previous site, staged in by the next build (output.py)
@@ -213,6 +215,32 @@ def load_features(cache_dir: Path, code: str) -> Any:
     except Exception:  # noqa: BLE001 - no usable features: cluster from scratch
         return None
     return rows if made_by == code else None
+
+
+def in_background(work: Callable[[], T]) -> Callable[[], T]:
+    """Start work in a thread (file reads and writes let the build go on meanwhile); return a
+    function that waits for it and gives its result or raises its error."""
+    outcome: list = []
+
+    def run() -> None:
+        """Do the work, keeping its result or error."""
+        try:
+            outcome.append((True, work()))
+        except BaseException as error:  # noqa: BLE001 - handed to whoever waits
+            outcome.append((False, error))
+
+    thread = threading.Thread(target=run, name="cache-io")
+    thread.start()
+
+    def wait() -> T:
+        """Wait for the work; return its result or raise its error."""
+        thread.join()
+        ok, value = outcome[0]
+        if not ok:
+            raise value
+        return value
+
+    return wait
 
 
 def save_features(cache_dir: Path, code: str, rows: object) -> None:

@@ -235,7 +235,7 @@ def build(config: Config, report: Callable[[str], None] = lambda _: None) -> Bui
     headlines: dict[str, str] = {}
     corpus = load(config, scan, fingerprints, headlines)
     clock.lap("load")
-    site, analysis_keys = _analyse_cached(corpus, config, code, fingerprints)
+    site, analysis_keys, features_saved = _analyse_cached(corpus, config, code, fingerprints)
     clock.lap("analyse")
     urls = Urls(base_url=config.base_url, site_url=config.site_url)
     keys = rebuild.page_keys(site, fingerprints, analysis_keys, config.cache_dir)
@@ -249,6 +249,7 @@ def build(config: Config, report: Callable[[str], None] = lambda _: None) -> Bui
             site, config, urls, keys, state.pages, (fingerprints, headlines), files.__setitem__)
         files.update(rendered)
     else:
+        features_saved()  # no thread running while a full render forks its workers
         files.update(render_site(site, config, urls, progress=config.progress,
                                  sink=files.__setitem__))
         kept = set()
@@ -279,6 +280,7 @@ def build(config: Config, report: Callable[[str], None] = lambda _: None) -> Bui
         total = len(files) + len(kept) + len(kept_search)
         clock.lap("write")
     mode = "incremental" if partial else ("render" if state else "clean")
+    features_saved()
     cache.save_index(config.cache_dir, out / "search" / "whoosh", rows)
     cache.save_state(config.cache_dir, cache.State(
         code=code, content=scan, templates=templates, settings=settings, pages=keys, rows=rows,
@@ -306,16 +308,23 @@ def _unchanged(config: Config, state: cache.State, scan: dict, clock: _Clock,
         """Analyse again (from the cache) when a caller asks for the site."""
         fingerprints: dict[str, str] = {}
         corpus = load(replace(config, strict=False), scan, fingerprints)
-        return _analyse_cached(corpus, config, state.code, fingerprints)[0]
+        site, _keys, saved = _analyse_cached(corpus, config, state.code, fingerprints)
+        saved()
+        return site
 
     return BuildResult(problems=state.problems, files=state.files, changed=0,
                        out_dir=config.out_dir, timings=tuple(clock.timings), mode="unchanged",
                        make_site=make_site)
 
 
-def _analyse_cached(corpus: Corpus, config: Config, code: str,
-                    fingerprints: Mapping[str, str]) -> tuple[Site, dict[str, str]]:
-    """Analyse the corpus, reusing and then storing story analyses in the cache."""
+def _analyse_cached(corpus: Corpus, config: Config, code: str, fingerprints: Mapping[str, str]
+                    ) -> tuple[Site, dict[str, str], Callable[[], None]]:
+    """Analyse the corpus, reusing and then storing story analyses in the cache.
+
+    Returns the site, the analysis keys and a function that waits until this run's
+    clustering state is saved (it is written by a thread meanwhile: a few hundred MB for a
+    large corpus).
+    """
     from site_src.cluster_memo import FeatureMemo
 
     store = cache.AnalysisStore(config.cache_dir)
@@ -329,9 +338,11 @@ def _analyse_cached(corpus: Corpus, config: Config, code: str,
         store.put_many(made, keep=keys.values())
     finally:
         store.close()
-    if memo.latest is not None:
-        cache.save_features(config.cache_dir, code, memo.latest)
-    return site, keys
+    latest = memo.latest
+    if latest is None:
+        return site, keys, lambda: None
+    return site, keys, cache.in_background(
+        lambda: cache.save_features(config.cache_dir, code, latest))
 
 
 def _previous_index(config: Config, state: cache.State | None,
