@@ -8,9 +8,11 @@ where it provably still holds:
   lines are unchanged keeps its feature counts, MinHash band keys and years.
 - **Vectors**: feature weights come from quantised document frequencies
   (`similarity.weigh_idf`), updated by the articles that came and went, so an edit changes
-  the weight of few columns; an article keeps
-  its previous unit vector when its counts were kept and none of its columns changed weight.
-- **Pair scores**: a pair of two such articles keeps its previous similarity.
+  the weight of few columns; an article keeps its previous unit vector when its counts were
+  kept and none of its columns changed weight.
+- **Candidates**: only articles whose vector changed, whose top features' postings crossed
+  the cap, or who share a MinHash bucket with an article that came or went are paired again.
+- **Pair scores**: a pair of two articles with unchanged vectors keeps its similarity.
 - **Linking**: average linkage never merges across components of the scored pair graph, so
   a component whose members, pairs and scores are all as before keeps its previous groups;
   only the other components are linked again (`cluster.link_average`).
@@ -53,12 +55,11 @@ class ArticleRows:
     """One run's clustering state, row i for keys[i] (the articles in canonical order).
 
     Per article: unique line hashes (flat, with offsets), which of them were furniture, word
-    and name count rows, MinHash band keys, year rows, the unit feature vector and its top
-    features (the candidate index). Per run: the document counts and weights of the
-    columns, the candidate pairs and
-    every scored pair (codes i * n + j, sorted) with its similarity; per article its
-    component of the linked pair graph and its group (story) label; per component a
-    signature of its members, pairs and scores (`sign_components`).
+    and name count rows, MinHash band keys, year rows, the unit feature vector, its top
+    features (the candidate index) and its sort key. Per column: document counts and
+    weights. Per run: the candidate pairs and every scored pair (codes i * n + j, sorted)
+    with its similarity; per article its component of the linked pair graph and its group
+    (story) label; per component a signature of its members, pairs and scores.
     """
 
     keys: list[str]
@@ -220,8 +221,9 @@ def gather_rows(parts: Sequence[csr_matrix | np.ndarray], source: np.ndarray,
     ends = np.concatenate([breaks, [len(row)]]).tolist()
     if len(starts) > MAX_PIECES:
         offsets = np.cumsum([0] + [part.shape[0] for part in parts[:-1]])
-        stack = np.vstack if isinstance(parts[0], np.ndarray) else vstack
-        return stack(list(parts))[offsets[source] + row]
+        if isinstance(parts[0], np.ndarray):
+            return np.vstack(parts)[offsets[source] + row]
+        return vstack(parts, format="csr")[offsets[source] + row]
     runs = [(parts[int(source[s])], int(row[s]), int(row[s]) + e - s)
             for s, e in zip(starts, ends, strict=True)]
     if isinstance(parts[0], np.ndarray):
@@ -395,8 +397,8 @@ def reuse_groups(component: np.ndarray, pairs: np.ndarray, sims: np.ndarray,
         return np.full(len(component), -1, dtype=np.int64)
     count = int(component.max()) + 1
     was = np.where(old >= 0, previous.component[np.maximum(old, 0)], -1)
-    first_was = np.full(count, -1, dtype=np.int64)
-    first_was[component[::-1]] = was[::-1]
+    _, first = np.unique(component, return_index=True)  # components are numbered 0..count-1
+    first_was = was[first]  # the previous component of each component's first article
     same = first_was >= 0
     same[component[was != first_was[component]]] = False
     sizes = np.bincount(previous.component)

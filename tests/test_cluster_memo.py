@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 import numpy as np
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from test_cluster import FIGHT_A, FIGHT_B, OTHER_NEWS, QUAKE_A, QUAKE_B, QUAKE_OTHER, make
@@ -120,9 +121,14 @@ def test_top_features_keep_the_heaviest_of_each_row(rows, limit) -> None:  # noq
         assert sorted(cut[i].indices.tolist()) == sorted(3 * k for k in expected)
 
 
-def test_rows_gathered_in_runs_equal_rows_picked_one_by_one() -> None:
+@pytest.mark.parametrize("pieces", [64, 1])
+def test_rows_gathered_in_runs_equal_rows_picked_one_by_one(pieces, monkeypatch) -> None:  # noqa: ANN001
+    """Runs copied at once, or (many runs) rows picked by index: the same rows."""
     from scipy.sparse import csr_matrix
 
+    from site_src import cluster_memo
+
+    monkeypatch.setattr(cluster_memo, "MAX_PIECES", pieces)
     first = csr_matrix(np.arange(20, dtype=np.float32).reshape(5, 4))
     second = csr_matrix(-np.arange(8, dtype=np.float32).reshape(2, 4))
     source = np.array([0, 0, 1, 0, 0, 1])
