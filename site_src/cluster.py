@@ -17,7 +17,9 @@ How it works (a pure function of the corpus; input order and file names never ma
    Two constraints hold for every story: its dated members span at most `WINDOW_DAYS` (so an
    undated article may join a story but can never bridge two dated groups far apart in
    time), and it never holds two different `story:` keys. Articles sharing a `story:` key
-   always form one story, whatever their dates.
+   always form one story, whatever their dates. Linkage runs per connected component of
+   the scored graph (groups never merge across components), which lets a later run keep
+   the stories of components that did not change (`site_src.cluster_memo`).
 
 Story ids: the `story:` key when one is present, else the id of the earliest member (by
 `model.chronological_key`), so a later article joining never changes a story's URL.
