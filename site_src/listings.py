@@ -18,12 +18,13 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 
 import jinja2
-from jinja2 import meta, nodes
+from jinja2 import nodes
 
 from site_src import pages, storyview
 from site_src.cache import digest
 from site_src.config import Config
 from site_src.model import Article, Site, Story
+from site_src.render import templates_pass
 from site_src.urls import Urls, output_file, path_for, source_feed_path
 
 LISTING_TEMPLATES = ("index.html", "stories.html", "sources.html", "source.html", "feed.xml",
@@ -81,23 +82,8 @@ def listing_keys(site: Site, config: Config, urls: Urls, fingerprints: Mapping[s
 def listings_are_safe(env: jinja2.Environment) -> bool:
     """Tell whether the listing templates (and what they extend or include) use the `site`
     global only for its outlets, which every listing key covers."""
-    todo, seen = list(LISTING_TEMPLATES), set()
-    while todo:
-        name = todo.pop()
-        if name in seen:
-            continue
-        seen.add(name)
-        try:
-            tree = env.parse(env.loader.get_source(env, name)[0])  # type: ignore[union-attr]
-        except jinja2.TemplateError:
-            return False
-        if not _site_only_looks_up(tree, None, None):
-            return False
-        for child in meta.find_referenced_templates(tree):
-            if child is None:  # a template name computed at render time
-                return False
-            todo.append(child)
-    return True
+    return templates_pass(env, LISTING_TEMPLATES,
+                          lambda tree: _site_only_looks_up(tree, None, None))
 
 
 def _site_only_looks_up(node: nodes.Node, parent: nodes.Node | None,

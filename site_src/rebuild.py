@@ -26,7 +26,7 @@ from site_src.cache import digest
 from site_src.config import Config
 from site_src.model import Site
 from site_src.pages import make_plan, render_site
-from site_src.render import make_environment
+from site_src.render import make_environment, templates_pass
 from site_src.urls import (
     Urls,
     alignment_part_path,
@@ -94,24 +94,8 @@ def keys_are_safe(env: jinja2.Environment) -> bool:
     bare = jinja2.Environment(loader=env.loader)  # no globals: meta would hide `site`
     bare.filters.update(env.filters)
     bare.tests.update(env.tests)
-    todo, seen = list(KEYED_TEMPLATES), set()
-    while todo:
-        name = todo.pop()
-        if name in seen:
-            continue
-        seen.add(name)
-        try:
-            source = bare.loader.get_source(bare, name)[0]
-            tree = bare.parse(source)
-            if "site" in meta.find_undeclared_variables(tree):
-                return False
-        except jinja2.TemplateError:
-            return False
-        for child in meta.find_referenced_templates(tree):
-            if child is None:  # a template name computed at render time
-                return False
-            todo.append(child)
-    return True
+    return templates_pass(bare, KEYED_TEMPLATES,
+                          lambda tree: "site" not in meta.find_undeclared_variables(tree))
 
 
 def render_changed(site: Site, config: Config, urls: Urls, keys: Mapping[str, str],

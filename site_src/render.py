@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from pathlib import Path
 
 import jinja2
+from jinja2 import meta, nodes
 from markdown_it import MarkdownIt
 from markupsafe import Markup
 
@@ -84,3 +86,27 @@ def article_sort_key(article: Article) -> tuple[float, str]:
     """Newest first, undated last, ties by id: the order of listings."""
     stamp = article.published.timestamp() if article.published else float("-inf")
     return (-stamp, article.id)
+
+
+def templates_pass(env: jinja2.Environment, names: Iterable[str],
+                   check: Callable[[nodes.Template], bool]) -> bool:
+    """Tell whether check(parsed template) holds for the named templates and every template
+    they extend, include or import; False when one cannot be parsed or names a template
+    only known at render time."""
+    todo, seen = list(names), set()
+    while todo:
+        name = todo.pop()
+        if name in seen:
+            continue
+        seen.add(name)
+        try:
+            tree = env.parse(env.loader.get_source(env, name)[0])  # type: ignore[union-attr]
+        except jinja2.TemplateError:
+            return False
+        if not check(tree):
+            return False
+        for child in meta.find_referenced_templates(tree):
+            if child is None:  # a template name computed at render time
+                return False
+            todo.append(child)
+    return True
