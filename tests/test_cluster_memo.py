@@ -72,6 +72,15 @@ def test_each_run_with_the_last_runs_state_equals_a_clean_run(first, steps) -> N
         assert find_stories(articles, memo) == find_stories(articles)
 
 
+def spy_on_linking(monkeypatch) -> list[int]:  # noqa: ANN001
+    """Return a list that gets the article count of every cluster.link_average call."""
+    sizes: list[int] = []
+    real = cluster.link_average
+    monkeypatch.setattr(cluster, "link_average",
+                        lambda n, *rest: sizes.append(n) or real(n, *rest))
+    return sizes
+
+
 def test_a_small_edit_links_only_its_own_story_again(monkeypatch) -> None:  # noqa: ANN001
     """Three two-article stories; an edit adding words no other article has re-links two
     articles, and the stories stay those of a clean run."""
@@ -80,10 +89,7 @@ def test_a_small_edit_links_only_its_own_story_again(monkeypatch) -> None:  # no
                 make("o1", OTHER_NEWS, 2), make("o2", QUAKE_OTHER, 30)]
     memo = FeatureMemo(key_of=cache.article_fingerprint)
     before = find_stories(articles, memo)
-    sizes: list[int] = []
-    real = cluster.link_average
-    monkeypatch.setattr(cluster, "link_average",
-                        lambda n, *rest: sizes.append(n) or real(n, *rest))
+    sizes = spy_on_linking(monkeypatch)
     edited = list(articles)
     edited[2] = replace(articles[2], text=articles[2].text + " Zorblax quintafel merovian.")
     after = find_stories(edited, FeatureMemo(cache.article_fingerprint, memo.latest))
@@ -96,10 +102,7 @@ def test_nothing_changed_links_nothing_again(monkeypatch) -> None:  # noqa: ANN0
     articles = [make(f"a{i}", text, i % 3) for i, text in enumerate(TEXTS)]
     memo = FeatureMemo(key_of=cache.article_fingerprint)
     before = find_stories(articles, memo)
-    sizes: list[int] = []
-    real = cluster.link_average
-    monkeypatch.setattr(cluster, "link_average",
-                        lambda n, *rest: sizes.append(n) or real(n, *rest))
+    sizes = spy_on_linking(monkeypatch)
     assert find_stories(articles, FeatureMemo(cache.article_fingerprint, memo.latest)) == before
     assert sizes == [0]
 
