@@ -229,8 +229,19 @@ class Site:
         return cached
 
 
-def chronological_key(article: Article) -> tuple[bool, str, str]:
-    """Order articles by publication (undated last); ties broken by text, never by file name."""
+def chronological_key(article: Article) -> tuple[bool, str, str, str]:
+    """Order articles by publication (undated last), then by outlet, title and URL, then text.
+
+    Ties on publication time are common (many outlets give a date only). Breaking them first
+    by what names the article (hashed, so no outlet is favoured) rather than by its text
+    means an edit of the body never reorders a story, so it never changes the story's id.
+    File names never take part.
+    """
     when = article.published.astimezone(UTC).isoformat() if article.published else ""
-    digest = hashlib.sha256(article.text.encode("utf-8")).hexdigest()
-    return (article.published is None, when, digest)
+    label = "\n".join((article.source, article.title, article.url or ""))
+    return (article.published is None, when, _digest(label), _digest(article.text))
+
+
+def _digest(text: str) -> str:
+    """Return the SHA-256 hex digest of a text's UTF-8 bytes."""
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()

@@ -135,6 +135,31 @@ def test_one_edit_reanalyses_its_story_only(tmp_path: Path, corpus: Path,
     assert_same_site(out, clean_build(corpus, tmp_path / "clean"))
 
 
+def test_body_edits_never_rename_a_story_tied_on_date(tmp_path: Path) -> None:
+    """Outlets often give a date only: editing the first member's text keeps the story's URL."""
+    content = tmp_path / "content"
+    content.mkdir()
+    for name, outlet in (("first", 0), ("second", 1), ("third", 2)):
+        write_article(content, name, ("bridge", outlet, 4, 0))
+    out = tmp_path / "build" / "site"
+    build(make_config(content, out))
+
+    def story_of_everyone() -> set[str]:
+        """Return the story ids the articles belong to."""
+        data = json.loads((out / "data" / "index.json").read_text("utf-8"))
+        return {article["story"] for article in data["articles"]}
+
+    (story,) = story_of_everyone()
+    for round_ in range(4):
+        for name in ("first", "second", "third"):
+            path = content / f"{name}.md"
+            note = f"\nA correction by {name}, number {round_}.\n"
+            path.write_text(path.read_text("utf-8") + note, encoding="utf-8")
+        assert build(make_config(content, out)).mode == "incremental"
+        assert story_of_everyone() == {story}
+        assert (out / "stories" / story / "index.html").exists()
+
+
 def test_deleted_article_leaves_pages_and_search(tmp_path: Path, corpus: Path) -> None:
     out = tmp_path / "build" / "site"
     build(make_config(corpus, out))
