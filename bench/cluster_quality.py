@@ -152,7 +152,7 @@ def explain_impure(articles: Sequence[Article], gold: Mapping[str, str], links: 
     """Print each predicted story that joins gold stories, with its strongest cross links."""
     ordered = sorted(articles, key=lambda a: (chronological_key(a), a.id))
     features = cluster_memo.make_features(ordered, cluster.WINDOW_DAYS)
-    vectors, years = features.vectors, features.years
+    vectors, years, weekdays = features.vectors, features.years, features.weekdays
     tokens = [list_tokens(a) for a in ordered]
     df: dict[str, int] = defaultdict(int)
     for found in tokens:
@@ -174,7 +174,7 @@ def explain_impure(articles: Sequence[Article], gold: Mapping[str, str], links: 
         left, right = np.triu_indices(len(members), k=1)
         pairs = np.array([[members[i], members[j]] for i, j in zip(left, right, strict=True)
                           if gold[ordered[members[i]].id] != gold[ordered[members[j]].id]])
-        sims = similarity.score_pairs(vectors, pairs, years)
+        sims = similarity.score_pairs(vectors, pairs, years, weekdays)
         for k in np.argsort(-sims, kind="stable")[:links]:
             i, j = (int(x) for x in pairs[k])
             shared = sorted(tokens[i] & tokens[j], key=lambda t: (df[t], t))[:8]

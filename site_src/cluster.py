@@ -9,7 +9,11 @@ How it works (a pure function of the corpus; input order and file names never ma
 2. Evidence against: two articles with years, none of them in common, are discounted
    (`similarity.YEAR_PENALTY`). An article's years are those its text mentions plus, when it
    is dated, its publication year; so an undated article that mentions only 2017 is kept
-   away from a story published in 2014 (a stand-in for the missing date).
+   away from a story published in 2014 (a stand-in for the missing date). Likewise, when
+   either article is undated, two articles that both name weekdays ("on Thursday"), none in
+   common, are discounted (`similarity.WEEKDAY_PENALTY`, a weaker factor: a report names
+   the day of its event, but often other days too). Both are properties of the two articles
+   alone, so a pair's score never depends on the rest of the corpus beyond column weights.
 3. Grouping: average-linkage agglomerative clustering over the sparse graph of scored
    candidate pairs (a pair never scored counts as similarity 0), merging the most similar
    groups first while their average similarity is at least `THRESHOLD`. Average linkage
@@ -33,6 +37,7 @@ import heapq
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
+from datetime import datetime
 
 import numpy as np
 from scipy.sparse import csr_matrix
@@ -53,7 +58,6 @@ from site_src.cluster_memo import (
     sign_components,
 )
 from site_src.model import Article, Story
-from site_src.similarity import day_number, within_window
 
 THRESHOLD = 0.12  # average similarity at which two groups of articles merge
 EXACT_LIMIT = 2000  # components up to this size get every pair scored
@@ -93,6 +97,17 @@ def find_stories(articles: Sequence[Article], memo: FeatureMemo | None = None
     stories = make_ids_unique(stories)
     stories.sort(key=lambda pair: story_sort_key(pair[0], pair[1]))
     return tuple(story for story, _ in stories)
+
+
+def day_number(when: datetime | None) -> float:
+    """Return days since the epoch (UTC) or NaN when undated."""
+    return math.nan if when is None else when.timestamp() / 86400.0
+
+
+def within_window(days: np.ndarray, pairs: np.ndarray, window: float) -> np.ndarray:
+    """Tell for each pair whether it may join: undated on either side, or close enough."""
+    gap = np.abs(days[pairs[:, 0]] - days[pairs[:, 1]])
+    return np.isnan(gap) | (gap <= window)
 
 
 def make_ids_unique(

@@ -5,7 +5,7 @@ time. The previous run's state (`ArticleRows`, kept in `.cache/features.pickle`)
 where it provably still holds:
 
 - **Counts**: an article whose key (a digest of everything it carries) and page-furniture
-  lines are unchanged keeps its feature counts, MinHash band keys and years.
+  lines are unchanged keeps its feature counts, MinHash band keys, years and weekdays.
 - **Vectors**: feature weights come from quantised document frequencies
   (`similarity.weigh_idf`), updated by the articles that came and went, so an edit changes
   the weight of few columns; an article keeps its previous unit vector when its counts were
@@ -55,8 +55,8 @@ class ArticleRows:
     """One run's clustering state, row i for keys[i] (the articles in canonical order).
 
     Per article: unique line hashes (flat, with offsets), which of them were furniture, word
-    and name count rows, MinHash band keys, year rows, the unit feature vector, its top
-    features (the candidate index) and its sort key. Per column: document counts and
+    and name count rows, MinHash band keys, year rows, weekday masks, the unit feature vector,
+    its top features (the candidate index) and its sort key. Per column: document counts and
     weights. Per run: the candidate pairs and every scored pair (codes i * n + j, sorted)
     with its similarity; per article its component of the linked pair graph and its group
     (story) label; per component a signature of its members, pairs and scores.
@@ -70,6 +70,7 @@ class ArticleRows:
     names: csr_matrix
     bands: np.ndarray
     years: csr_matrix
+    weekdays: np.ndarray
     word_df: np.ndarray | None = None
     name_df: np.ndarray | None = None
     word_weight: np.ndarray | None = None
@@ -97,12 +98,14 @@ class FeatureMemo:
 
 @dataclass
 class Features:
-    """One run's features: unit vectors, band keys and years per article; per article its
-    previous row (-1 when new) and whether its vector or years may differ from that row's."""
+    """One run's features: unit vectors, band keys, years and weekday masks per article; per
+    article its previous row (-1 when new) and whether its vector or years may differ from
+    that row's."""
 
     vectors: csr_matrix
     bands: np.ndarray
     years: csr_matrix
+    weekdays: np.ndarray
     old: np.ndarray
     redone: np.ndarray
 
@@ -119,8 +122,8 @@ def is_complete(rows: ArticleRows | None) -> bool:
     if any(part is None for part in parts):
         return False
     counts = {rows.words.shape[0], rows.names.shape[0], rows.bands.shape[0], rows.years.shape[0],
-              rows.vectors.shape[0], rows.top.shape[0], len(rows.component), len(rows.group),
-              len(rows.line_ptr) - 1, len(rows.sort_keys)}
+              len(rows.weekdays), rows.vectors.shape[0], rows.top.shape[0], len(rows.component),
+              len(rows.group), len(rows.line_ptr) - 1, len(rows.sort_keys)}
     return counts == {n} and len(rows.scored) == len(rows.sims)
 
 
@@ -146,8 +149,8 @@ def make_features(articles: Sequence[Article], window_days: float,
     if n == 0:
         empty = csr_matrix((0, 2 << HASH_BITS), dtype=np.float32)
         none = np.zeros(0, dtype=np.int64)
-        return Features(empty, np.zeros((0, BANDS), np.uint64), list_years([]), none,
-                        none.astype(bool))
+        return Features(empty, np.zeros((0, BANDS), np.uint64), list_years([]),
+                        np.zeros(0, np.uint8), none, none.astype(bool))
     rows, old = count_features(articles, window_days, memo)
     previous = memo.previous if memo is not None else None
     rows.word_df, rows.word_weight, words_changed = weigh_columns(
@@ -172,7 +175,7 @@ def make_features(articles: Sequence[Article], window_days: float,
     rows.vectors = vectors
     if memo is not None:
         memo.latest = rows
-    return Features(vectors, rows.bands, rows.years, old, redone)
+    return Features(vectors, rows.bands, rows.years, rows.weekdays, old, redone)
 
 
 def count_features(articles: Sequence[Article], window_days: float,
@@ -199,7 +202,7 @@ def count_features(articles: Sequence[Article], window_days: float,
                                        + np.arange(len(flat))[reused] - line_ptr[owner[reused]]]
         old[np.unique(owner[was != dropped])] = -1
     fresh = old < 0
-    words, names, bands, years = count_in_parallel(
+    words, names, bands, years, weekdays = count_in_parallel(
         [articles[i] for i in np.flatnonzero(fresh)], furniture, window_days)
     if previous is not None and not fresh.all():
         source, row = fresh.astype(np.int64), np.where(fresh, np.cumsum(fresh) - 1, old)
@@ -207,8 +210,9 @@ def count_features(articles: Sequence[Article], window_days: float,
         names = gather_rows([previous.names, names], source, row)
         bands = gather_rows([previous.bands, bands], source, row)
         years = gather_rows([previous.years, years], source, row)
-    rows = ArticleRows(keys=keys, lines=flat, line_ptr=line_ptr, dropped=dropped,
-                       words=words, names=names, bands=bands, years=years)
+        weekdays = gather_rows([previous.weekdays, weekdays], source, row)
+    rows = ArticleRows(keys=keys, lines=flat, line_ptr=line_ptr, dropped=dropped, words=words,
+                       names=names, bands=bands, years=years, weekdays=weekdays)
     return rows, old
 
 
@@ -222,7 +226,7 @@ def gather_rows(parts: Sequence[csr_matrix | np.ndarray], source: np.ndarray,
     if len(starts) > MAX_PIECES:
         offsets = np.cumsum([0] + [part.shape[0] for part in parts[:-1]])
         if isinstance(parts[0], np.ndarray):
-            return np.vstack(parts)[offsets[source] + row]
+            return np.concatenate(parts)[offsets[source] + row]
         return vstack(parts, format="csr")[offsets[source] + row]
     runs = [(parts[int(source[s])], int(row[s]), int(row[s]) + e - s)
             for s, e in zip(starts, ends, strict=True)]
@@ -360,7 +364,7 @@ def score_remembered(features: Features, pairs: np.ndarray,
                                 np.minimum(a, b) * len(previous.keys) + np.maximum(a, b))
         sims[known[found]] = values
         todo[known[found]] = False
-    sims[todo] = score_pairs(features.vectors, pairs[todo], features.years)
+    sims[todo] = score_pairs(features.vectors, pairs[todo], features.years, features.weekdays)
     return sims
 
 

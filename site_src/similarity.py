@@ -7,13 +7,13 @@ heaviest features. Features are hashed with a fixed function (crc32 per token, i
 for bigrams), so no vocabulary and no dependence on input order. Candidate pairs come from an
 inverted index over each article's top features (same event, little shared wording) and from
 MinHash LSH over word shingles (text reuse), both with vectorised numpy/scipy code and
-bounded memory.
+bounded memory. Per article it also keeps the years and weekdays its text names, the evidence
+against pairing two articles about look-alike events (`score_pairs`).
 """
 
 from __future__ import annotations
 
 import importlib.util
-import math
 import re
 import zlib
 from collections.abc import Sequence
@@ -34,6 +34,8 @@ SHINGLE = 5  # words per shingle for reuse detection
 BANDS, ROWS = 28, 2  # MinHash LSH: 28 bands of 2 hashes (about Jaccard 0.2 and up)
 FURNITURE_REPEATS = 5  # a line an outlet repeats in this many articles is page furniture
 YEAR_PENALTY = 0.6  # similarity factor when both texts mention years but none in common
+WEEKDAY_PENALTY = 0.8  # factor when both name weekdays, none in common, one of them undated
+DATED = 0x80  # flag of a dated article in its weekday mask (bits 0-6: Monday to Sunday)
 
 HASH_BITS = 22  # columns per feature family (words, names)
 _MASK = np.uint64((1 << HASH_BITS) - 1)
@@ -43,6 +45,9 @@ _NAME = re.compile(
     r"\b[A-Z][\w'’\-]*(?:[ \t]+(?:of[ \t]+|de[ \t]+)?[A-Z][\w'’\-]*)*|\b\d[\d,.]*\d\b|\b\d\b"
 )
 _YEAR = re.compile(r"(?:19|20)\d\d")
+_WEEKDAY = re.compile(r"\b(mon|tues|wednes|thurs|fri|satur|sun)day\b")
+_DAY_BITS = {day: 1 << bit for bit, day in enumerate(
+    ("mon", "tues", "wednes", "thurs", "fri", "satur", "sun"))}
 _CHUNK = 20_000  # pairs handled per vectorised step (bounds temporary memory)
 _BATCH = 2_000  # articles turned into count rows at a time (bounds temporary memory)
 FEATURE_CHUNK = 1_000  # articles per task when features are counted in parallel
@@ -100,30 +105,33 @@ def make_vectors(words: csr_matrix, names: csr_matrix, word_weight: np.ndarray,
     return vstack(parts, format="csr")
 
 
+Counts = tuple[csr_matrix, csr_matrix, np.ndarray, csr_matrix, np.ndarray]
+
+
 def count_in_parallel(articles: Sequence[Article], furniture: frozenset[int],
-                      window_days: float) -> tuple[csr_matrix, csr_matrix, np.ndarray, csr_matrix]:
+                      window_days: float) -> Counts:
     """Return make_counts of articles, made by chunks on the build's executor when it pays
     (rows do not depend on each other, so the result is the same)."""
     if len(articles) < 2 * FEATURE_CHUNK:
         return make_counts(articles, furniture, window_days)
     chunks = [articles[at:at + FEATURE_CHUNK] for at in range(0, len(articles), FEATURE_CHUNK)]
     parts = executor.map_ordered(_count_chunk, chunks, shared=(furniture, window_days))
-    words, names, bands, years = zip(*parts, strict=True)
+    words, names, bands, years, weekdays = zip(*parts, strict=True)
     return (vstack(words, format="csr"), vstack(names, format="csr"), np.vstack(bands),
-            vstack(years, format="csr"))
+            vstack(years, format="csr"), np.concatenate(weekdays))
 
 
-def _count_chunk(shared: tuple[frozenset[int], float], articles: Sequence[Article]
-                 ) -> tuple[csr_matrix, csr_matrix, np.ndarray, csr_matrix]:
+def _count_chunk(shared: tuple[frozenset[int], float], articles: Sequence[Article]) -> Counts:
     """Return make_counts of one chunk (a task of count_in_parallel)."""
     return make_counts(articles, *shared)
 
 
 def make_counts(articles: Sequence[Article], furniture: frozenset[int],
-                window_days: float) -> tuple[csr_matrix, csr_matrix, np.ndarray, csr_matrix]:
-    """Return word and name count rows, MinHash band keys and year rows of articles."""
+                window_days: float) -> Counts:
+    """Return word and name count rows, MinHash band keys, year rows and weekday masks
+    (`list_weekdays`) of articles."""
     cache: dict[str, int] = {}
-    word_rows, name_rows, keys, year_rows = [], [], [], []
+    word_rows, name_rows, keys, year_rows, weekdays = [], [], [], [], []
     minhash = make_minhash()
     for article in articles:
         text = drop_lines(article, furniture)
@@ -133,8 +141,10 @@ def make_counts(articles: Sequence[Article], furniture: frozenset[int],
         found = _NAME.findall(text)
         name_rows.append(name_features(found, cache))
         year_rows.append(list_article_years(found, article.published, window_days))
+        weekdays.append(list_weekdays(found, article.published))
     bands = np.vstack(keys) if keys else np.zeros((0, BANDS), np.uint64)
-    return count_rows(word_rows), count_rows(name_rows), bands, list_years(year_rows)
+    return (count_rows(word_rows), count_rows(name_rows), bands, list_years(year_rows),
+            np.array(weekdays, dtype=np.uint8))
 
 
 def hash_lines(source: str, text: str) -> list[int]:
@@ -264,17 +274,6 @@ def keep_top_features(vectors: csr_matrix, limit: int) -> csr_matrix:
     return normalize(cut)
 
 
-def day_number(when: datetime | None) -> float:
-    """Return days since the epoch (UTC) or NaN when undated."""
-    return math.nan if when is None else when.timestamp() / 86400.0
-
-
-def within_window(days: np.ndarray, pairs: np.ndarray, window: float) -> np.ndarray:
-    """Tell for each pair whether it may join: undated on either side, or close enough."""
-    gap = np.abs(days[pairs[:, 0]] - days[pairs[:, 1]])
-    return np.isnan(gap) | (gap <= window)
-
-
 def make_term_index(vectors: csr_matrix) -> csr_matrix:
     """Return each article's `TOP_TERMS` heaviest features as a 0/1 row (the candidate index)."""
     index = keep_top_features(vectors, TOP_TERMS)
@@ -383,6 +382,16 @@ def list_article_years(
     return sorted(y - 1900 for y in years if 1900 <= y < 2100)
 
 
+def list_weekdays(names: Sequence[str], published: datetime | None) -> int:
+    """Return a mask of the weekdays among an article's capitalised words (bit 0 Monday ..
+    bit 6 Sunday), with `DATED` set when the article has a publication date."""
+    mask = DATED if published is not None else 0
+    found = "\n".join(names).lower()
+    for day in _WEEKDAY.findall(found) if "day" in found else ():
+        mask |= _DAY_BITS[day]
+    return mask
+
+
 def list_years(rows: Sequence[Sequence[int]]) -> csr_matrix:
     """Return a binary article-by-year matrix (1900-2099) from each article's year offsets."""
     indptr = np.concatenate([[0], np.cumsum([len(r) for r in rows])])
@@ -391,17 +400,23 @@ def list_years(rows: Sequence[Sequence[int]]) -> csr_matrix:
     return csr_matrix((data, cols, indptr), shape=(len(rows), 200))
 
 
-def score_pairs(vectors: csr_matrix, pairs: np.ndarray, years: csr_matrix) -> np.ndarray:
-    """Return the cosine of each pair (chunked), discounted on disjoint mentioned years."""
+def score_pairs(vectors: csr_matrix, pairs: np.ndarray, years: csr_matrix,
+                weekdays: np.ndarray) -> np.ndarray:
+    """Return the cosine of each pair (chunked), discounted on disjoint years (both texts
+    name or are dated around some) and on disjoint named weekdays when either article is
+    undated (two dated articles in the time window need no such stand-in for a date)."""
     sims = np.zeros(len(pairs), dtype=np.float32)
     has = np.diff(years.indptr) > 0
+    named = weekdays & np.uint8(DATED - 1)
+    undated = (weekdays & np.uint8(DATED)) == 0
     for start in range(0, len(pairs), _CHUNK):
         part = pairs[start : start + _CHUNK]
         left, right = part[:, 0], part[:, 1]
-        sims[start : start + _CHUNK] = np.asarray(
-            vectors[left].multiply(vectors[right]).sum(axis=1)
-        ).ravel()
+        found = sims[start : start + _CHUNK]
+        found[:] = np.asarray(vectors[left].multiply(vectors[right]).sum(axis=1)).ravel()
         shared = np.asarray(years[left].multiply(years[right]).sum(axis=1)).ravel()
-        conflict = has[left] & has[right] & (shared == 0)
-        sims[start : start + _CHUNK][conflict] *= YEAR_PENALTY
+        found[has[left] & has[right] & (shared == 0)] *= YEAR_PENALTY
+        days_apart = ((named[left] & named[right]) == 0) & (named[left] != 0) \
+            & (named[right] != 0) & (undated[left] | undated[right])
+        found[days_apart] *= WEEKDAY_PENALTY
     return sims

@@ -135,6 +135,26 @@ def test_undated_article_cannot_bridge_dated_reports_far_apart_in_time():
     assert len(stories) == 2
 
 
+def test_undated_reports_naming_other_weekdays_score_lower():
+    import numpy as np
+
+    from site_src.cluster_memo import make_features
+    from site_src.similarity import WEEKDAY_PENALTY, score_pairs
+
+    tuesday = QUAKE_B.replace("on Sunday", "on Tuesday")
+    articles = [make("q1", QUAKE_A, None), make("q2", tuesday, None), make("q3", QUAKE_B, None),
+                make("q4", QUAKE_A, 0), make("q5", tuesday, 1), make("q6", tuesday, None)]
+    features = make_features(articles, 3)
+    pairs = np.array([[0, 1], [0, 2], [3, 4], [3, 5]])
+    plain = score_pairs(features.vectors, pairs, features.years,
+                        np.zeros(len(articles), dtype=np.uint8))
+    scored = score_pairs(features.vectors, pairs, features.years, features.weekdays)
+    assert scored[0] == np.float32(plain[0] * np.float32(WEEKDAY_PENALTY))  # undated, apart
+    assert scored[1] == plain[1]  # both name Sunday
+    assert scored[2] == plain[2]  # both dated: their dates are the evidence
+    assert scored[3] == np.float32(plain[3] * np.float32(WEEKDAY_PENALTY))  # one undated
+
+
 def test_stories_are_sorted_newest_first_with_undated_last():
     stories = find_stories(corpus())
     assert [s.id for s in stories] == ["fight-a", "council", "quake-ten", "quake-five"]
