@@ -115,6 +115,8 @@ def make_ids_unique(
 ) -> list[tuple[Story, list[Article]]]:
     """Give a derived id that equals another story's `story:` key a numbered suffix."""
     manual = {s.id for s, members in stories if any(a.story_key for a in members)}
+    if not manual:
+        return stories
     taken = {s.id for s, _ in stories}
     unique = []
     for story, members in sorted(stories, key=lambda pair: pair[0].id):
@@ -220,24 +222,25 @@ def link_average(
 ) -> np.ndarray:
     """Cluster with constrained average linkage over sparse similarities; return labels."""
     groups = start_groups(n, days, keys)
-    owner = list(range(n))
+    owner = np.arange(n)
     for index, group in groups.items():
-        for member in group.members:
-            owner[member] = index
-    for (i, j), sim in zip(pairs.tolist(), sims.tolist(), strict=True):
-        a, b = owner[i], owner[j]
-        if a != b:
-            links_a, links_b = groups[a].links, groups[b].links
-            links_a[b] = links_a.get(b, 0.0) + sim
-            links_b[a] = links_b.get(a, 0.0) + sim
-    heap = []  # only links at the threshold or above can ever be merged
+        owner[group.members] = index
+    left, right = owner[pairs[:, 0]], owner[pairs[:, 1]]
+    apart = left != right
+    low, high = np.minimum(left, right)[apart], np.maximum(left, right)[apart]
+    codes, slot = np.unique(low * n + high, return_inverse=True)
+    totals = np.bincount(slot, weights=sims[apart].astype(np.float64), minlength=len(codes))
+    low, high = codes // n, codes % n
+    for a, b, total in zip(low.tolist(), high.tolist(), totals.tolist(), strict=True):
+        groups[a].links[b] = total
+        groups[b].links[a] = total
+    sizes = np.zeros(n, dtype=np.float64)
     for index, group in groups.items():
-        size = len(group.members)
-        for other, total in group.links.items():
-            if index < other:
-                average = total / (size * len(groups[other].members))
-                if average >= THRESHOLD:
-                    heap.append((-average, index, other))
+        sizes[index] = len(group.members)
+    averages = totals / (sizes[low] * sizes[high])
+    strong = averages >= THRESHOLD  # only links at the threshold or above can ever merge
+    heap = list(zip((-averages[strong]).tolist(), low[strong].tolist(), high[strong].tolist(),
+                    strict=True))
     heapq.heapify(heap)
     next_id = n
     while heap:
@@ -266,11 +269,13 @@ def start_groups(n: int, days: np.ndarray, keys: Sequence[str | None]) -> dict[i
     """Return the initial groups: one per article, articles sharing a story key together."""
     by_key: dict[str, list[int]] = {}
     groups: dict[int, Group] = {}
-    for index in range(n):
-        if keys[index] is None:
-            groups[index] = make_group([index], days, None)
+    for index, (day, key) in enumerate(zip(days.tolist(), keys, strict=True)):
+        if key is None:
+            dated = not math.isnan(day)
+            groups[index] = Group([index], day if dated else math.inf,
+                                  day if dated else -math.inf, None)
         else:
-            by_key.setdefault(keys[index], []).append(index)
+            by_key.setdefault(key, []).append(index)
     for key, members in by_key.items():
         groups[members[0]] = make_group(members, days, key)
     return groups
@@ -292,9 +297,12 @@ def may_merge(left: Group, right: Group) -> bool:
 
 
 def merge_groups(left: Group, right: Group, left_id: int, right_id: int) -> Group:
-    """Return the union of two groups, their links to every other group summed."""
-    links = dict(left.links)
-    for other, total in right.links.items():
+    """Return the union of two groups, their links to every other group summed (the larger
+    links table is reused: the groups are not used again)."""
+    links, extra = left.links, right.links
+    if len(extra) > len(links):
+        links, extra = extra, links
+    for other, total in extra.items():
         links[other] = links.get(other, 0.0) + total
     links.pop(left_id, None)
     links.pop(right_id, None)
