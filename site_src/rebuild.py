@@ -42,19 +42,23 @@ def page_keys(site: Site, fingerprints: Mapping[str, str], analysis_keys: Mappin
     passage table's other parts: they change together) and story JSON file; with a cache
     folder, part counts are remembered by story key (counting reads the story's analysis)."""
     outlets = {s.key: repr(s) for s in site.sources}
+    outlet_of = {a.id: outlets[a.source] for a in site.articles}
     story_keys: dict[str, str] = {}
     for story in site.stories:
         members = story.member_ids
+        parts = (story.id, story.title, analysis_keys.get(story.id, ""))
+        if len(members) == 1:  # its article's key covers the rest: no digest needed
+            story_keys[story.id] = "\x00".join(parts)
+            continue
         story_keys[story.id] = digest(
-            story.id, story.title, members, [fingerprints[m] for m in members],
-            sorted({outlets[site.article(m).source] for m in members}),
-            analysis_keys.get(story.id, ""),
-        )
+            *parts, members, [fingerprints[m] for m in members],
+            sorted({outlet_of[m] for m in members}))
     keys: dict[str, str] = {}
+    story_of = site.story_of
     for article in site.articles:
-        story_key = story_keys.get(site.story_of.get(article.id, ""), "")
+        story_key = story_keys.get(story_of.get(article.id, ""), "")
         keys[output_file(path_for(article))] = digest(
-            "article", fingerprints[article.id], outlets[article.source], story_key)
+            "article", fingerprints[article.id], outlet_of[article.id], story_key)
     counts = count_parts(site, story_keys, cache_dir)
     for story in site.stories:
         if len(story.member_ids) > 1:
