@@ -11,9 +11,11 @@ corrupt cache is simply ignored (the build is then a clean one).
 from __future__ import annotations
 
 import hashlib
+import mmap
 import os
 import pickle
 import shutil
+import struct
 import sys
 import threading
 from collections.abc import Callable, Iterable, Mapping
@@ -44,6 +46,7 @@ STATE_FILE = "state.pickle"
 T = TypeVar("T")
 SEARCH_FOLDER = "search"
 FEATURES_FILE = "features.pickle"
+_FEATURES_MAGIC = b"newsdiff-features-1\n"  # then sizes, the pickle and its arrays
 SPARE_FOLDER = "spare"  # the previous site, staged in by the next build (output.py)
 FORMAT = 1
 # Libraries whose version can change the bytes of the site.
@@ -208,13 +211,36 @@ def analysis_key(code: str, fingerprints: Iterable[str]) -> str:
 
 def load_features(cache_dir: Path, code: str) -> Any:
     """Return the last build's per-article clustering features (cluster_memo.ArticleRows), or
-    None when missing, corrupt or made by other code."""
+    None when missing, corrupt or made by other code. Its arrays are read-only views of the
+    memory-mapped file (`save_features`): nothing is copied until a build reads it."""
     try:
-        with open(cache_dir / FEATURES_FILE, "rb") as handle, paused_gc():
-            made_by, rows = pickle.load(handle)
+        with open(cache_dir / FEATURES_FILE, "rb") as handle:
+            data = memoryview(mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ))
+        at = len(_FEATURES_MAGIC)
+        if data[:at] != _FEATURES_MAGIC:
+            return None
+        head, count = struct.unpack_from("<QQ", data, at)
+        sizes = struct.unpack_from(f"<{count}Q", data, at + 16)
+        start = at + 16 + 8 * count
+        buffers, offset = [], _aligned(start + head)
+        for size in sizes:
+            if offset + size > len(data):  # cut short
+                return None
+            buffers.append(data[offset:offset + size])
+            offset = _aligned(offset + size)
+        with paused_gc():
+            made_by, rows = pickle.loads(data[start:start + head], buffers=buffers)
     except Exception:  # noqa: BLE001 - no usable features: cluster from scratch
         return None
     return rows if made_by == code else None
+
+
+_ALIGN = 64  # arrays start on this boundary in the features file
+
+
+def _aligned(offset: int) -> int:
+    """Return offset rounded up to the next array boundary."""
+    return -(-offset // _ALIGN) * _ALIGN
 
 
 def in_background(work: Callable[[], T]) -> Callable[[], T]:
@@ -244,11 +270,21 @@ def in_background(work: Callable[[], T]) -> Callable[[], T]:
 
 
 def save_features(cache_dir: Path, code: str, rows: object) -> None:
-    """Keep this build's per-article clustering features (written atomically)."""
+    """Keep this build's per-article clustering features (written atomically): a pickle whose
+    large arrays follow it out of band, aligned, so the next build maps them (load_features)."""
     cache_dir.mkdir(parents=True, exist_ok=True)
+    arrays: list[pickle.PickleBuffer] = []
+    head = pickle.dumps((code, rows), protocol=5, buffer_callback=arrays.append)
+    views = [array.raw() for array in arrays]
     temporary = cache_dir / f".{FEATURES_FILE}.{os.getpid()}"
     with open(temporary, "wb") as handle:
-        pickle.dump((code, rows), handle, protocol=pickle.HIGHEST_PROTOCOL)
+        handle.write(_FEATURES_MAGIC)
+        handle.write(struct.pack(f"<QQ{len(views)}Q", len(head), len(views),
+                                 *(view.nbytes for view in views)))
+        handle.write(head)
+        for view in views:
+            handle.write(bytes(_aligned(handle.tell()) - handle.tell()))
+            handle.write(view)
     os.replace(temporary, cache_dir / FEATURES_FILE)
 
 

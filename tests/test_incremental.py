@@ -206,6 +206,19 @@ def test_code_change_or_corrupt_cache_means_clean_build(tmp_path: Path, corpus: 
     assert build(config).mode == "clean"
 
 
+def test_cut_short_clustering_state_is_not_used(tmp_path: Path, corpus: Path) -> None:
+    """A features file cut short (a full disk, a killed copy) only costs a fresh clustering."""
+    out = tmp_path / "build" / "site"
+    config = make_config(corpus, out)
+    build(config)
+    features = config.cache_dir / cache.FEATURES_FILE
+    features.write_bytes(features.read_bytes()[: features.stat().st_size // 2])
+    path = corpus / "harbour-bridge-daily.md"
+    path.write_text(path.read_text("utf-8").replace("furious", "livid"), encoding="utf-8")
+    assert build(config).mode == "incremental"
+    assert_same_site(out, clean_build(corpus, tmp_path / "clean"))
+
+
 def test_missing_output_renders_from_the_cache(tmp_path: Path, corpus: Path,
                                                monkeypatch: pytest.MonkeyPatch) -> None:
     """A CI runner restores .cache/ but starts without the previous site."""
