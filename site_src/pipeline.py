@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
+import gc
 import time
 import zlib
 from collections.abc import Callable, Iterable, Iterator, Mapping, MutableMapping, Sequence
@@ -215,6 +217,32 @@ def build(config: Config, report: Callable[[str], None] = lambda _: None) -> Bui
     The output is byte for byte what a clean build of the same corpus writes (the Whoosh
     index excepted: it holds the same documents, updated in place).
     """
+    # The corpus, its parses and the clustering state are millions of long-lived objects that
+    # the cyclic collector would walk again and again (over a second of a 37,554-article edit);
+    # the build makes little cyclic garbage outside rendering, which runs with it (_collecting).
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        return _build(config, report, collecting)
+    finally:
+        if collecting:
+            gc.enable()
+
+
+@contextlib.contextmanager
+def _collecting(enabled: bool) -> Iterator[None]:
+    """Render with the cyclic collector as the caller had it (templates make cyclic garbage,
+    and forked render workers inherit the setting)."""
+    if enabled:
+        gc.enable()
+    try:
+        yield
+    finally:
+        gc.disable()
+
+
+def _build(config: Config, report: Callable[[str], None], collecting: bool) -> BuildResult:
+    """Build the site (see build); `collecting` tells whether full renders may collect."""
     check_output_dir(config.out_dir, config.content_dir)
     clock = _Clock()
     code = cache.code_version()
@@ -245,13 +273,16 @@ def build(config: Config, report: Callable[[str], None] = lambda _: None) -> Bui
     # A full render's pages are packed as they come; an incremental build renders few.
     files: MutableMapping[str, bytes] = {} if partial else PackedFiles()
     if partial:
-        rendered, kept, listed = rebuild.render_changed(
-            site, config, urls, keys, state.pages, (fingerprints, headlines), files.__setitem__)
+        with _collecting(collecting):
+            rendered, kept, listed = rebuild.render_changed(
+                site, config, urls, keys, state.pages, (fingerprints, headlines),
+                files.__setitem__)
         files.update(rendered)
     else:
         features_saved()  # no thread running while a full render forks its workers
-        files.update(render_site(site, config, urls, progress=config.progress,
-                                 sink=files.__setitem__))
+        with _collecting(collecting):
+            files.update(render_site(site, config, urls, progress=config.progress,
+                                     sink=files.__setitem__))
         kept = set()
         listed = rebuild.listing_keys(site, config, urls, (fingerprints, headlines), keys)
     keys.update(listed)  # remembered with the page keys, for the next build
@@ -271,8 +302,9 @@ def build(config: Config, report: Callable[[str], None] = lambda _: None) -> Bui
         try:
             changed = write_files(stage, files, previous=out, keep=kept | kept_search)
         except MissingPrevious:  # the old site was edited by hand: render every page
-            files.update(render_site(site, config, urls, progress=config.progress,
-                                     sink=files.__setitem__))
+            with _collecting(collecting):
+                files.update(render_site(site, config, urls, progress=config.progress,
+                                         sink=files.__setitem__))
             files.update(rebuild.export_search(stage / "search" / "whoosh", None,
                                                config.cache_dir, site, urls, {}, rows)[0])
             changed, kept, partial = write_files(stage, files, previous=out), set(), False
