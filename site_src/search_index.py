@@ -87,6 +87,7 @@ class _Lookup:
     outlets: dict[str, int]
     first: dict[str, datetime | None]
     story_of: dict[str, str]
+    articles: dict[str, Article]
 
     @classmethod
     def of(cls, site: Site) -> _Lookup:
@@ -105,6 +106,7 @@ class _Lookup:
             outlets=outlets,
             first=first,
             story_of=dict(site.story_of),
+            articles=known,
         )
 
 
@@ -132,8 +134,7 @@ def article_row(look: _Lookup, urls: Urls, article: Article) -> dict:
 
 def story_row(site: Site, look: _Lookup, urls: Urls, story: Story) -> dict:
     """Return the index fields of one story: its title, members' titles and outlets."""
-    known = {a.id for a in site.articles}
-    members = [site.article(m) for m in story.member_ids if m in known]
+    members = [look.articles[m] for m in story.member_ids if m in look.articles]
     lines = [f"{a.title} ({look.names.get(a.source, a.source)})" for a in members]
     published = look.first.get(story.id)
     return {
