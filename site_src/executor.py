@@ -1,9 +1,11 @@
 """Where the build's map-shaped stages run: this process, local worker processes or Dask.
 
 A build opens one `session` (jobs, Dask address or local cluster size, from the config) and
-the stages call `map_ordered(function, items)`. Without a session, with one job, or with few
-items, the items are mapped in this process. Otherwise they go out in batches (one task per
-batch, a few batches per worker) to a process pool forked for that call, or to a Dask
+the stages call `map_ordered(function, items)`, or `stream_ordered` to read the results as
+they arrive (the workers start at once, so the caller can work meanwhile). Without a
+session, with one job, or with few items, the items are mapped in this process. Otherwise
+they go out in batches (one task per batch, a few batches per worker, of near-equal `weight`
+when the items' costs differ) to a process pool forked for that call, or to a Dask
 distributed cluster: a running one (`dask="tcp://host:8786"`) or a LocalCluster started on
 127.0.0.1 for the session (`dask_local=N`). Nothing is started before a stage needs it, so
 small builds pay nothing. `shared`, an object every call needs (e.g. the whole Site), reaches
@@ -18,9 +20,9 @@ import gc
 import logging
 import multiprocessing
 import pickle
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Generator, Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
-from contextlib import AbstractContextManager, contextmanager, nullcontext
+from contextlib import AbstractContextManager, closing, contextmanager, nullcontext
 from contextvars import ContextVar
 from typing import Any, TypeVar
 
@@ -46,10 +48,11 @@ class _Runner:
 
     workers = 1
 
-    def map(self, function: Callable, items: list, shared: Any,
-            on_done: Callable[[int], None] | None) -> list:
-        """Map function over items in this process, in order."""
-        return _run_serial(function, items, shared, on_done)
+    def start(self, function: Callable, items: list, shared: Any,
+              on_done: Callable[[int], None] | None,
+              weight: Callable[[Any], float] | None) -> Iterator:
+        """Return the results of function over items, in order, each made when read."""
+        return _run_lazily(function, items, shared, on_done)
 
     def close(self) -> None:
         """Release whatever the runner started."""
@@ -61,9 +64,11 @@ class _PoolRunner(_Runner):
     def __init__(self, jobs: int) -> None:
         self.workers = jobs
 
-    def map(self, function: Callable, items: list, shared: Any,
-            on_done: Callable[[int], None] | None) -> list:
-        """Map in a fresh pool whose workers hold `shared` from their start."""
+    def start(self, function: Callable, items: list, shared: Any,
+              on_done: Callable[[int], None] | None,
+              weight: Callable[[Any], float] | None) -> Iterator:
+        """Start a fresh pool whose workers hold `shared` from their start, submit every
+        batch, and return the results in order as they arrive."""
         methods = multiprocessing.get_all_start_methods()
         context = multiprocessing.get_context("fork" if "fork" in methods else None)
         pool = ProcessPoolExecutor(max_workers=self.workers, mp_context=context,
@@ -74,11 +79,13 @@ class _PoolRunner(_Runner):
                 pool.submit(int).result()  # starts every worker now, while gc is frozen
             finally:
                 gc.unfreeze()
-            batches = split_batches(items, self.workers * BATCHES_PER_WORKER)
+            batches = split_batches(items, self.workers * BATCHES_PER_WORKER, weight)
             futures = [pool.submit(_run_pool_batch, function, batch) for batch in batches]
-            return _gather((f.result for f in futures), on_done)
-        finally:
+        except BaseException:
             pool.shutdown(wait=True, cancel_futures=True)
+            raise
+        return _primed(_drain([f.result for f in futures], on_done,
+                              lambda: pool.shutdown(wait=True, cancel_futures=True)))
 
 
 class _DaskRunner(_Runner):
@@ -116,21 +123,21 @@ class _DaskRunner(_Runner):
         _check_worker_code(self.client, self.address)
         return self.client
 
-    def map(self, function: Callable, items: list, shared: Any,
-            on_done: Callable[[int], None] | None) -> list:
-        """Broadcast shared once, submit a few batches per worker, gather in order."""
+    def start(self, function: Callable, items: list, shared: Any,
+              on_done: Callable[[int], None] | None,
+              weight: Callable[[Any], float] | None) -> Iterator:
+        """Broadcast shared once, submit a few batches per worker, return results in order."""
         client = self.connect()
         threads = sum(client.nthreads().values())
-        batches = split_batches(items, max(threads, 1) * BATCHES_PER_WORKER)
+        batches = split_batches(items, max(threads, 1) * BATCHES_PER_WORKER, weight)
         handle = None  # (scattered inside a list: a shared list or dict stays one object)
         if shared is not None:
             handle = client.scatter([shared], broadcast=True, hash=False)[0]
         futures = [client.submit(run_batch, function, handle, batch, pure=False)
                    for batch in batches]
-        try:
-            return _gather((f.result for f in futures), on_done)
-        finally:
-            client.cancel([*futures, *([handle] if handle is not None else [])])
+        held = [*futures, *([handle] if handle is not None else [])]
+        return _primed(_drain([f.result for f in futures], on_done,
+                              lambda: client.cancel(held)))
 
     def close(self) -> None:
         """Close the client, and the local cluster when this session started one."""
@@ -185,22 +192,43 @@ def current() -> _Runner | None:
 
 
 def map_ordered(function: Callable, items: Iterable, *, shared: Any = None, min_items: int = 2,
-                on_done: Callable[[int], None] | None = None) -> list:
+                on_done: Callable[[int], None] | None = None,
+                weight: Callable[[Any], float] | None = None) -> list:
     """Return [function(item)] (or function(shared, item)) for items, in order.
 
     Runs on the current session's runner when there are at least min_items items, else here.
     on_done(n) is called in this process as each run of n results arrives, in order.
+    weight(item), when given, is the item's relative cost: batches get near-equal sums.
+    """
+    with closing(stream_ordered(function, items, shared=shared, min_items=min_items,
+                                on_done=on_done, weight=weight)) as results:
+        return list(results)
+
+
+def stream_ordered(function: Callable, items: Iterable, *, shared: Any = None,
+                   min_items: int = 2, on_done: Callable[[int], None] | None = None,
+                   weight: Callable[[Any], float] | None = None) -> Generator[Any, None, None]:
+    """Like map_ordered, but yield the results in order as they arrive.
+
+    The workers start (and get every batch) before this returns, so the caller can do other
+    work before reading; a batch's results are let go once read. Close the stream (e.g.
+    with contextlib.closing) to stop the workers early. Without workers, each result is made
+    when it is read.
     """
     items = list(items)
     runner = _CURRENT.get()
     if runner is None or runner.workers <= 1 or len(items) < max(min_items, 2):
-        return _run_serial(function, items, shared, on_done)
-    return runner.map(function, items, shared, on_done)
+        return _run_lazily(function, items, shared, on_done)
+    return runner.start(function, items, shared, on_done, weight)
 
 
-def split_batches(items: list, count: int) -> list[list]:
-    """Split items into at most count consecutive batches of near-equal size."""
+def split_batches(items: list, count: int,
+                  weight: Callable[[Any], float] | None = None) -> list[list]:
+    """Split items into at most count consecutive batches of near-equal size, or of
+    near-equal total weight(item) when weight is given."""
     count = max(1, min(count, len(items)))
+    if weight is not None:
+        return _split_weighted(items, count, [max(float(weight(i)), 0.0) for i in items])
     size, extra = divmod(len(items), count)
     batches, start = [], 0
     for number in range(count):
@@ -210,23 +238,39 @@ def split_batches(items: list, count: int) -> list[list]:
     return [b for b in batches if b]
 
 
+def _split_weighted(items: list, count: int, weights: list[float]) -> list[list]:
+    """Cut items into at most count consecutive batches, each closed once the running
+    weight reaches its share of the total."""
+    total = sum(weights)
+    if total <= 0:
+        return split_batches(items, count)
+    batches: list[list] = [[]]
+    running, number = 0.0, 1
+    for item, item_weight in zip(items, weights, strict=True):
+        batches[-1].append(item)
+        running += item_weight
+        if number < count and running >= total * number / count:
+            batches.append([])
+            while number < count and running >= total * number / count:
+                number += 1
+    return [b for b in batches if b]
+
+
 def run_batch(function: Callable, shared: Any, items: list) -> list:
     """Map function over one batch (the task a Dask worker runs); errors stay portable."""
     try:
-        return _run_serial(function, items, shared, None)
+        return list(_run_lazily(function, items, shared, None))
     except Exception as error:  # noqa: BLE001 - re-raised as itself when it can travel
         raise _portable(error) from None
 
 
-def _run_serial(function: Callable, items: list, shared: Any,
-                on_done: Callable[[int], None] | None) -> list:
-    """Map in this process, reporting each result to on_done."""
-    results = []
+def _run_lazily(function: Callable, items: list, shared: Any,
+                on_done: Callable[[int], None] | None) -> Generator[Any, None, None]:
+    """Yield function's result for each item in turn, made in this process when read."""
     for item in items:
-        results.append(function(item) if shared is None else function(shared, item))
+        yield function(item) if shared is None else function(shared, item)
         if on_done is not None:
             on_done(1)
-    return results
 
 
 def _run_pool_batch(function: Callable, items: list) -> list:
@@ -240,15 +284,27 @@ def _set_shared(shared: Any) -> None:
     _SHARED = shared
 
 
-def _gather(results: Iterable[Callable[[], list]], on_done: Callable[[int], None] | None) -> list:
-    """Collect batch results in order, reporting progress after each batch."""
-    gathered: list = []
-    for result in results:
-        part = result()
-        gathered.extend(part)
-        if on_done is not None:
-            on_done(len(part))
-    return gathered
+def _drain(results: list[Callable[[], list] | None], on_done: Callable[[int], None] | None,
+           stop: Callable[[], None]) -> Generator[Any, None, None]:
+    """Yield batch results item by item, in order, letting each batch go once read, and
+    report progress after each batch; stop() runs when the stream ends or is closed."""
+    try:
+        yield None  # primed (see _primed): closing the stream from here on runs stop()
+        for number, result in enumerate(results):
+            part = result()  # type: ignore[misc]
+            results[number] = None  # the batch's future (and its results) can go
+            if on_done is not None:
+                on_done(len(part))
+            yield from part
+            del part
+    finally:
+        stop()
+
+
+def _primed(stream: Generator[Any, None, None]) -> Generator[Any, None, None]:
+    """Run a stream to its first (priming) yield, so that closing it always cleans up."""
+    next(stream)
+    return stream
 
 
 def _portable(error: Exception) -> Exception:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable, Collection, Iterable
+from contextlib import closing
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -37,6 +38,8 @@ STORIES_ON_HOME = 20
 PROGRESS_MIN_PAGES = 2000
 # Render article and story pages on the build's executor from this many pages on.
 PARALLEL_MIN_PAGES = 2000
+# A story page costs about this many article pages per member (plus a square term).
+STORY_WEIGHT = 2
 INDEX_JSON = "data/index.json"
 SITEMAP = "sitemap.xml"
 
@@ -76,8 +79,9 @@ def render_site(
     (rebuild.page_keys) change together. Listings (pages, feeds, the sitemap and
     data/index.json) are all rendered, or with `todo` only those whose output path it holds
     (site_src/listings.py); `page_paths` then names the kept listings for the sitemap.
-    With a sink, article and story pages (and story JSON) go to sink(path, bytes) as they are
-    rendered instead of into the returned files, so that they are not all held at once.
+    With a sink, article and story pages (and story JSON) go to sink(path, bytes) as they
+    arrive from the workers (executor.stream_ordered) instead of into the returned files, so
+    that they are never all held at once.
     """
     env = make_environment(config, urls, site)
     plan = make_plan(site) if plan is None else plan
@@ -106,9 +110,13 @@ def render_site(
     items_to_render = _page_items(listed, plan.multi, kept)
     streamed: list[str] = []
     with tqdm(total=len(items_to_render), desc="render pages", unit="page", leave=False,
-              disable=not (progress and len(items_to_render) >= PROGRESS_MIN_PAGES)) as bar:
-        for rendered in executor.map_ordered(render_pages, items_to_render, shared=RenderJob(
-                site, config, urls, env), min_items=PARALLEL_MIN_PAGES, on_done=bar.update):
+              disable=not (progress and len(items_to_render) >= PROGRESS_MIN_PAGES)) as bar, \
+            closing(executor.stream_ordered(
+                render_pages, items_to_render, shared=RenderJob(site, config, urls, env),
+                min_items=PARALLEL_MIN_PAGES, on_done=bar.update,
+                weight=_page_weight(site))) as rendered_pages:
+        # Each result is handed on as it arrives: the pages are never all held at once.
+        for rendered in rendered_pages:
             if sink is None:
                 files.update(rendered)
                 continue
@@ -172,6 +180,20 @@ def render_pages(job: RenderJob, item: tuple) -> list[tuple[str, bytes]]:
         rendered.append((story_json_path(story),
                          export.story_json(story, site, urls).encode("utf-8")))
     return rendered
+
+
+def _page_weight(site: Site) -> Callable[[tuple], float]:
+    """Return the relative rendering cost of a _page_items item (an article page is 1): a
+    story page grows with its members (its tables have a column or a row for each)."""
+
+    def weight(item: tuple) -> float:
+        """Weigh one item."""
+        if item[0] == "article":
+            return 1.0
+        members = len(site.story(item[1]).member_ids)
+        return STORY_WEIGHT * members + members * members / 8 if item[2] else 1.0
+
+    return weight
 
 
 def _page_items(listed: list[Article], multi: list[Story], kept: Collection[str]) -> list[tuple]:

@@ -8,6 +8,7 @@ import importlib.util
 import os
 import shutil
 from collections.abc import Iterator
+from contextlib import closing
 from dataclasses import replace
 from pathlib import Path
 
@@ -101,6 +102,25 @@ def test_batches_cover_every_item_once_in_order() -> None:
             batches = executor.split_batches(list(range(size)), count)
             assert [i for batch in batches for i in batch] == list(range(size))
             assert len(batches) <= count
+
+
+def test_weighted_batches_cover_every_item_once_with_near_equal_weight() -> None:
+    items = [("light", n) for n in range(90)] + [("heavy", n) for n in range(10)]
+    weight = {"light": 1.0, "heavy": 9.0}
+    batches = executor.split_batches(items, 4, lambda item: weight[item[0]])
+    assert [i for batch in batches for i in batch] == items
+    sums = [sum(weight[kind] for kind, _n in batch) for batch in batches]
+    assert len(batches) == 4 and max(sums) - min(sums) <= 9.0
+
+
+def test_a_stream_yields_in_order_and_can_stop_early() -> None:
+    with executor.session(jobs=2):
+        stream = executor.stream_ordered(square_with_pid, range(60))
+        with closing(stream):
+            first = [next(stream) for _ in range(5)]
+        assert [v for v, _pid in first] == [n * n for n in range(5)]
+        assert [v for v, _pid in executor.stream_ordered(square_with_pid, range(60))] == [
+            n * n for n in range(60)]
 
 
 def test_both_dask_settings_at_once_are_refused(tmp_path: Path) -> None:
