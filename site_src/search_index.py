@@ -132,7 +132,7 @@ def article_row(look: _Lookup, urls: Urls, article: Article) -> dict:
     }
 
 
-def story_row(site: Site, look: _Lookup, urls: Urls, story: Story) -> dict:
+def story_row(look: _Lookup, urls: Urls, story: Story) -> dict:
     """Return the index fields of one story: its title, members' titles and outlets."""
     members = [look.articles[m] for m in story.member_ids if m in look.articles]
     lines = [f"{a.title} ({look.names.get(a.source, a.source)})" for a in members]
@@ -159,7 +159,7 @@ def document_rows(site: Site, urls: Urls) -> list[dict]:
     """Return every document of the index (articles and multi-member stories), in export order."""
     look = _Lookup.of(site)
     rows = [article_row(look, urls, a) for a in site.articles]
-    rows += [story_row(site, look, urls, s) for s in site.stories if len(s.member_ids) > 1]
+    rows += [story_row(look, urls, s) for s in site.stories if len(s.member_ids) > 1]
     return sorted(rows, key=lambda r: r["order"])
 
 
@@ -346,7 +346,7 @@ def update_documents(
             dropped.add(key)
     new_rows = [article_row(look, urls, articles[i]) for i in sorted(changed - deleted)
                 if i in articles]
-    new_rows += [story_row(site, look, urls, stories[i])
+    new_rows += [story_row(look, urls, stories[i])
                  for i in sorted((touched | (changed & set(stories))) - deleted) if i in stories]
     for row in new_rows:
         writer.update_document(**_clean_row(row))
