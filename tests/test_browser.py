@@ -29,9 +29,10 @@ def test_home_page_in_dark_mode_and_phone_width(fixture_site: Path, browser) -> 
     phone.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
     with serve_static(fixture_site, "/some-repo/") as base:
         phone.goto(base)
+        phone.wait_for_load_state("networkidle")  # every request answered before the server stops
         background = phone.evaluate("getComputedStyle(document.body).backgroundColor")
         width = phone.evaluate("document.documentElement.scrollWidth")
-    context.close()
+        context.close()
     assert background == "rgb(21, 23, 27)"
     assert width <= 375, "the home page scrolls sideways on a phone"
     assert errors == []
