@@ -240,6 +240,9 @@ def _fill_postings(writer, lists: tuple, lengths: list[int] | None) -> None:
     writer._compression = COMPRESSION if len(writer._ids) >= SMALL_BLOCK else 0  # the last
 
 
+EXPORT_RANGE_TOKENS = 2_000_000  # tokens whose postings the export encodes at a time
+
+
 class ExportPostings:
     """Postings in the static export's encoding, per field, as documents arrive in export
     order (kept as token arrays; `terms` encodes them all at once)."""
@@ -274,17 +277,19 @@ class ExportPostings:
         """Return term -> field -> (doc frequency, postings code, positions code)."""
         texts = self.store.texts()
         out: dict[str, dict[str, tuple]] = defaultdict(dict)
-        for name in TEXT_NAMES:
-            postings = self.store.postings(name)
-            if postings is None:
-                continue
-            pairs, pair_at, places, place_at = export_codes(postings)
-            counts = np.bincount(postings.term)
-            for number in np.flatnonzero(counts).tolist():
-                term = texts[number]
-                out[term][name] = (frequency(name, term) if frequency else int(counts[number]),
-                                   pairs[pair_at[number] : pair_at[number + 1]],
-                                   places[place_at[number] : place_at[number + 1]])
+        for name in TEXT_NAMES:  # a range of terms at a time: bounded scratch arrays
+            for first, end in self.store.term_ranges(name, EXPORT_RANGE_TOKENS):
+                postings = self.store.postings(name, (first, end))
+                if postings is None:
+                    continue
+                pairs, pair_at, places, place_at = export_codes(postings)
+                counts = np.bincount(postings.term)
+                for number in np.flatnonzero(counts).tolist():
+                    term = texts[first + number]
+                    out[term][name] = (
+                        frequency(name, term) if frequency else int(counts[number]),
+                        pairs[pair_at[number] : pair_at[number + 1]],
+                        places[place_at[number] : place_at[number + 1]])
         return out
 
 

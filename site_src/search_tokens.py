@@ -83,28 +83,53 @@ class TokenStore:
         """Return each added document's number of tokens in a field, in order."""
         return self.docs[name][1::3].tolist()
 
-    def postings(self, name: str) -> Postings | None:
-        """Return a field's postings (documents must have been added in rising order).
+    def term_ranges(self, name: str, tokens: int) -> list[tuple[int, int]]:
+        """Split a field's term numbers into consecutive ranges of about `tokens` tokens."""
+        ids = np.frombuffer(self.ids[name], dtype=np.int32)
+        per_term = np.cumsum(np.bincount(ids, minlength=len(self.vocabulary)))
+        cuts = np.searchsorted(per_term, np.arange(tokens, len(ids), tokens), side="right")
+        bounds = [0, *sorted(set(cuts.tolist()) - {0, len(per_term)}), len(per_term)]
+        return list(itertools.pairwise(bounds))
 
-        Per-token arrays are 32-bit (a field holds fewer than 2**31 tokens), so that a whole
-        corpus's postings fit in memory beside the site.
+    def postings(self, name: str, terms: tuple[int, int] | None = None) -> Postings | None:
+        """Return a field's postings (documents must have been added in rising order), or
+        those of the term numbers in range(*terms), numbered from its start.
+
+        Per-token arrays are 32-bit (a field holds fewer than 2**31 tokens), and a range's
+        arrays hold its own tokens only, so that a whole corpus's postings fit in memory
+        beside the site.
         """
         ids = np.frombuffer(self.ids[name], dtype=np.int32)
-        if not len(ids):
-            return None
         docs = np.frombuffer(self.docs[name], dtype=np.int32).reshape(-1, 3)
-        order = np.argsort(ids, kind="stable")  # by term, then document and position
-        term_of = ids[order]
         counts = docs[:, 1].astype(np.int64)
-        doc = np.repeat(docs[:, 0], counts)[order]
-        spots = np.arange(len(ids), dtype=np.int32)
-        spots -= np.repeat((np.cumsum(counts) - counts - docs[:, 2]).astype(np.int32), counts)
-        given = np.repeat(docs[:, 2] < 0, counts)
-        spots[given] = np.frombuffer(self.spots[name], dtype=np.int32)
-        del given
+        if terms is None:
+            tokens = np.arange(len(ids), dtype=np.int64)
+            row = np.repeat(np.arange(len(docs), dtype=np.int32), counts)  # token's document
+        else:
+            tokens = np.flatnonzero((ids >= terms[0]) & (ids < terms[1]))
+            row = np.searchsorted(np.cumsum(counts), tokens, side="right").astype(np.int32)
+        if not len(tokens):
+            return None
+        sub = ids[tokens] - (terms[0] if terms else 0)
+        order = np.argsort(sub, kind="stable")  # by term, then document and position
+        term_of = sub[order]
+        del sub
+        within = (tokens - (np.cumsum(counts) - counts)[row]).astype(np.int32)
+        del tokens
+        offset = docs[row, 2]
+        given = offset < 0  # positions given with `where`, in the order of their tokens
+        spots = within + offset
+        if given.any():
+            first_given = np.cumsum(np.where(docs[:, 2] < 0, counts, 0))
+            first_given -= np.where(docs[:, 2] < 0, counts, 0)
+            spots[given] = np.frombuffer(self.spots[name], dtype=np.int32)[
+                first_given[row[given]] + within[given]]
+        del within, offset, given
+        doc = docs[row, 0][order]
+        del row
         spots = spots[order]
         del order
-        fresh = np.ones(len(ids), dtype=bool)  # a posting's first token
+        fresh = np.ones(len(term_of), dtype=bool)  # a posting's first token
         fresh[1:] = (term_of[1:] != term_of[:-1]) | (doc[1:] != doc[:-1])
         starts = np.flatnonzero(fresh)
         del fresh
@@ -113,7 +138,7 @@ class TokenStore:
         gaps[starts] = spots[starts]
         del spots
         return Postings(term=term_of[starts].astype(np.int64), doc=doc[starts].astype(np.int64),
-                        tf=np.diff(np.append(starts, len(ids))), starts=starts,
+                        tf=np.diff(np.append(starts, len(term_of))), starts=starts,
                         gaps=gaps)
 
 

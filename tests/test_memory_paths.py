@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from site_src import search_analysis
 from site_src.content import parse_article
 from site_src.pipeline import PackedFiles
+from site_src.search_analysis import TEXT_NAMES, ExportPostings
 from site_src.search_segments import SPLIT_DOCS, segment_starts
 from site_src.search_tokens import FieldPostings, TokenStore, position_values
 
@@ -78,3 +80,23 @@ def test_side_file_packs_as_one_piece(monkeypatch) -> None:  # noqa: ANN001
                        separators=(",", ":")).encode("utf-8")
     assert search_index.pack_analysed(docs) == zlib.compress(whole, 1)
     assert search_index.pack_analysed({}) == zlib.compress(b"[]", 1)
+
+
+def test_export_codes_made_range_by_range_equal_all_at_once(monkeypatch) -> None:
+    """The static export encodes a large field a range of terms at a time: same codes."""
+    postings = ExportPostings()
+    words = ["ferri", "leav", "nine", "dock", "harbour", "tide", "crew", "pier"]
+    for doc in range(40):
+        terms = [words[(doc * 3 + k * k) % len(words)] for k in range(25 + doc)]
+        if doc % 3 == 1:  # positions given term by term, as update_documents adds them
+            where: dict[str, list[int]] = {}
+            for spot, term in enumerate(terms):
+                where.setdefault(term, []).append(spot * 2 + 1)
+            for name in TEXT_NAMES:
+                postings.add(name, doc, where, len(terms))
+        else:
+            postings.add_document(doc, tuple((doc % 4, terms) for _ in TEXT_NAMES))
+    whole = postings.terms()
+    monkeypatch.setattr(search_analysis, "EXPORT_RANGE_TOKENS", 30)
+    assert len(postings.store.term_ranges(TEXT_NAMES[0], 30)) > 3
+    assert postings.terms() == whole
