@@ -12,6 +12,8 @@ the ones the new site lacks deleted. Files are never rewritten in place (a file 
 may be a hard link of the live site's): a new file replaces the old name. The list also says
 which files each build wrote afresh: every other file of the spare is a link of the live
 site's own, so a file to keep needs no comparison unless the last build rewrote it.
+When a swap replaces no site that can be kept (a clean build), the new site's files are
+linked into a fresh spare tree, so the first build after it does not make every folder again.
 """
 
 from __future__ import annotations
@@ -82,7 +84,7 @@ def staged_output(out_dir: Path, defer_removal: bool = False, spare: Path | None
     shutil.rmtree(stage, ignore_errors=True)
     trees = _read_list(spare) if spare is not None else {}
     previous = _identity(out_dir)
-    live = trees.get(previous)  # (files, files its build wrote, the site live before it)
+    live = trees.get(previous)  # (files, files its build wrote, the tree the rest link to)
     spared = _identity(spare / SPARE_TREE) if spare is not None else None
     reused = _take_spare(spare, stage, trees, own, defer_removal) if spare is not None else None
     if reused is None:
@@ -100,9 +102,12 @@ def staged_output(out_dir: Path, defer_removal: bool = False, spare: Path | None
         record = None if written is None else (
             written | {MARKER}, _FRESH.get(stage, frozenset()) | {MARKER}, previous)
         old = _swap(stage, out_dir)
-        if old is not None and not (spare is not None and written is not None and
-                                    _park(old, spare, trees)):
+        parked = (old is not None and spare is not None and written is not None
+                  and _park(old, spare, trees))
+        if old is not None and not parked:
             _discard(old, out_dir, defer_removal)
+        if spare is not None and record is not None and not parked:
+            record = _link_spare(out_dir, spare, trees, record)
         if spare is not None:
             _write_list(spare, trees, out_dir, record)
     finally:
@@ -133,7 +138,8 @@ def _read_list(spare: Path) -> dict:
 
 def _write_list(spare: Path, trees: dict, out_dir: Path, written: tuple | None) -> None:
     """Record the files of the new site and of the spare tree (written atomically); a record
-    is (files, the files its build wrote afresh, identity of the site live before it)."""
+    is (files, the files its build wrote afresh, identity of the tree its other files are
+    links of: the site live before it, or its own linked copy made by _link_spare)."""
     kept = {}
     tree = _identity(spare / SPARE_TREE)
     if tree is not None and tree in trees:
@@ -182,6 +188,32 @@ def _park(old: Path, spare: Path, trees: dict) -> bool:
     except OSError:
         return False
     return True
+
+
+def _link_spare(out_dir: Path, spare: Path, trees: dict, record: tuple) -> tuple:
+    """Make the spare tree a copy of the new site's files as hard links (when no replaced site
+    could be kept, e.g. after a clean build), so the next build need not make every folder;
+    return the site's record, now saying that every file of the spare is a link of its own."""
+    tree = spare / SPARE_TREE
+    if tree.exists():
+        return record
+    files = record[0]
+    root, source = f"{tree}{os.sep}", f"{out_dir}{os.sep}"
+    try:
+        spare.mkdir(parents=True, exist_ok=True)
+        tree.mkdir()
+        for folder in sorted({rel.rpartition("/")[0] for rel in files} - {""}):
+            os.makedirs(root + folder, exist_ok=True)
+        for rel in sorted(files):
+            if rel != MARKER:
+                os.link(source + rel, root + rel)
+        (tree / MARKER).write_bytes(b"")  # last: a tree cut short has no identity
+    except OSError:  # e.g. the cache on another file system: no spare
+        shutil.rmtree(tree, ignore_errors=True)
+        return record
+    identity = _identity(tree)
+    trees[identity] = (files, frozenset({MARKER}), None)
+    return (files, frozenset({MARKER}), identity)
 
 
 def _discard(path: Path, out_dir: Path, defer_removal: bool) -> None:

@@ -122,3 +122,21 @@ def test_the_spare_is_reused_and_a_failed_build_keeps_the_site(tmp_path: Path) -
     assert dict(iter_tree(out)) == {"index.html": b"four", MARKER: b""}
     assert not (out / "articles").exists()
     assert sorted(p.name for p in tmp_path.iterdir()) == [".cache", "site"]
+
+
+def test_the_build_after_a_first_one_stages_in_a_spare_and_leaves_the_site_alone(
+        tmp_path: Path) -> None:
+    out, spare = tmp_path / "site", tmp_path / ".cache" / "spare"
+    first = {"index.html": b"one", "articles/a/index.html": b"a", "articles/b/index.html": b"b"}
+    write_site(out, spare, first, {}, {"search/whoosh/seg": b"1"})
+    spare_tree = (spare / "tree").stat().st_ino  # made although no site was replaced
+    kept = (out / "articles/a/index.html").stat().st_ino
+    with staged_output(out, spare=spare, own=("search/whoosh",)) as stage:
+        assert stage.stat().st_ino == spare_tree
+        assert not (stage / "search" / "whoosh").exists()  # the caller's own folder is not kept
+        write_files(stage, {"index.html": b"two"}, previous=out, keep={"articles/a/index.html"})
+        assert dict(iter_tree(out)) == {**first, MARKER: b"", "search/whoosh/seg": b"1"}
+    assert dict(iter_tree(out)) == {"index.html": b"two", "articles/a/index.html": b"a",
+                                    MARKER: b""}
+    assert (out / "articles/a/index.html").stat().st_ino == kept
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".cache", "site"]
