@@ -187,3 +187,34 @@ def test_stop_words_are_scikit_learns() -> None:
     from site_src.similarity import load_stop_words
 
     assert load_stop_words() == frozenset(ENGLISH_STOP_WORDS)
+
+
+@settings(max_examples=30, deadline=None, derandomize=True)
+@given(st.lists(st.lists(st.integers(0, 9), max_size=6), min_size=1, max_size=8),
+       st.lists(st.integers(0, 7), max_size=3), st.lists(st.lists(st.integers(0, 9), max_size=6),
+                                                        max_size=3))
+def test_counts_updated_by_the_rows_that_came_and_went_equal_counts_made_afresh(
+        before_rows, dropped, added) -> None:  # noqa: ANN001
+    """Document counts and weights updated by the rows that came and went are what counting
+    every row gives, and the columns said to have changed weight are exactly those."""
+    from scipy.sparse import csr_matrix
+
+    from site_src import cluster_memo
+
+    def matrix(rows: list[list[int]]) -> csr_matrix:
+        """Return a count matrix with one row per list of columns."""
+        dense = np.zeros((len(rows), 10), dtype=np.float32)
+        for i, columns in enumerate(rows):
+            dense[i, columns] = 1
+        return csr_matrix(dense)
+
+    kept = [i for i in range(len(before_rows)) if i not in dropped]
+    after_rows = [before_rows[i] for i in kept] + added
+    before, after = matrix(before_rows), matrix(after_rows)
+    old = np.array(kept + [-1] * len(added), dtype=np.int64)
+    df_before, weight_before, _ = cluster_memo.weigh_columns(before, old[:0], None)
+    df, weight, changed = cluster_memo.weigh_columns(after, old,
+                                                     (before, df_before, weight_before))
+    fresh_df, fresh_weight, _ = cluster_memo.weigh_columns(after, old, None)
+    assert np.array_equal(df, fresh_df) and np.array_equal(weight, fresh_weight)
+    assert np.array_equal(changed, weight != weight_before)
