@@ -16,7 +16,6 @@ back in the order of the items; a worker's exception re-raises here with its mes
 from __future__ import annotations
 
 import functools
-import gc
 import logging
 import multiprocessing
 import pickle
@@ -27,6 +26,7 @@ from contextvars import ContextVar
 from typing import Any, TypeVar
 
 from site_src.config import ConfigError
+from site_src.stores import frozen_heap
 
 # Batches per worker: enough to even out slow batches, few enough to keep task overhead low.
 BATCHES_PER_WORKER = 8
@@ -74,11 +74,8 @@ class _PoolRunner(_Runner):
         pool = ProcessPoolExecutor(max_workers=self.workers, mp_context=context,
                                    initializer=_set_shared, initargs=(shared,))
         try:
-            gc.freeze()  # forked workers then leave the parent's objects' pages shared
-            try:
-                pool.submit(int).result()  # starts every worker now, while gc is frozen
-            finally:
-                gc.unfreeze()
+            with frozen_heap():  # forked workers then leave the parent's objects' pages shared
+                pool.submit(int).result()  # starts every worker now
             batches = split_batches(items, self.workers * BATCHES_PER_WORKER, weight)
             futures = [pool.submit(_run_pool_batch, function, batch) for batch in batches]
         except BaseException:

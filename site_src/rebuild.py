@@ -12,7 +12,6 @@ renders with the same code as a clean one.
 from __future__ import annotations
 
 import contextlib
-import gc
 import json
 import os
 from collections.abc import Callable, Mapping
@@ -27,6 +26,7 @@ from site_src.config import Config
 from site_src.model import Site
 from site_src.pages import make_plan, render_site
 from site_src.render import make_environment, templates_pass
+from site_src.stores import frozen_heap
 from site_src.urls import (
     Urls,
     alignment_part_path,
@@ -118,8 +118,7 @@ def render_changed(site: Site, config: Config, urls: Urls, keys: Mapping[str, st
     storyview.use_story_tallies(site, story_tallies(site, config.cache_dir, keys))
     # The analysed site is millions of long-lived objects: keep the cyclic garbage collector
     # from walking them again and again while the few changed pages are rendered.
-    gc.freeze()
-    try:
+    with frozen_heap():
         if not listings.listings_are_safe(env):
             return render_site(site, config, urls, kept=kept, sink=sink), kept, {}
         plan = make_plan(site)
@@ -128,8 +127,6 @@ def render_changed(site: Site, config: Config, urls: Urls, keys: Mapping[str, st
         files = render_site(site, config, urls, kept=kept, sink=sink, plan=plan, todo=todo,
                             page_paths=[*keys, *listed])
         return files, kept | (listed.keys() - todo), listed
-    finally:
-        gc.unfreeze()
 
 
 def listing_keys(site: Site, config: Config, urls: Urls, prints: tuple[Mapping[str, str], ...],

@@ -14,7 +14,7 @@ import os
 import pickle
 import shutil
 import zlib
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -187,11 +187,16 @@ PACK_BATCH_CHARS = 1 << 20  # the side file's JSON is compressed in pieces of ab
 
 
 def pack_analysed(docs: dict[str, list]) -> bytes:
-    """Return the side file's compressed body: every document's entry, by key (the JSON list
-    is compressed a piece at a time, never held whole: the same bytes as all at once)."""
+    """Return the side file's compressed body: every document's entry, by key."""
+    return pack_entries(docs[key] for key in sorted(docs))
+
+
+def pack_entries(entries: Iterable[list]) -> bytes:
+    """Return the side file's compressed body of these entries, in order (the JSON list is
+    compressed a piece at a time, never held whole: the same bytes as all at once)."""
     packer, parts, batch, size = zlib.compressobj(1), [], ["["], 0
-    for number, key in enumerate(sorted(docs)):
-        entry = json.dumps(docs[key], ensure_ascii=False, separators=(",", ":"))
+    for number, item in enumerate(entries):
+        entry = json.dumps(item, ensure_ascii=False, separators=(",", ":"))
         batch.append("," + entry if number else entry)
         size += len(entry)
         if size > PACK_BATCH_CHARS:
@@ -289,23 +294,30 @@ def build_index(site: Site, index_dir: Path, urls: Urls, *, parallel: bool = Tru
     parts = [(rows[a:b], seed)
              for seed, (a, b) in enumerate(zip(starts, starts[1:], strict=False), 1)]
     if parallel and hasattr(os, "fork") and len(parts) > 1:
-        written = write_forked(ix, parts)
+        results = write_forked(ix, parts)
     else:  # a pickle round trip, as from a child: the TOC pickles alike
-        written = [pickle.loads(pickle.dumps(write_segment(ix, *part))) for part in parts]
-    del parts
+        results = (pickle.loads(pickle.dumps(write_segment(ix, *part))) for part in parts)
+    fields = [_entry_fields(row) for row in rows]
+    segments: list = []
+    payloads: list[tuple[int, tuple]] = []
+
+    def entries() -> Iterator[list]:
+        """Yield each document's side file entry, in export order, as its segment arrives
+        (a segment's analysed texts are let go once packed)."""
+        for (segment, texts, payload), start in zip(results, starts, strict=False):
+            segments.append(segment)
+            payloads.append((start, payload))
+            for number, analysed in enumerate(texts, start):
+                yield [fields[number], *analysed]
+
+    body = pack_entries(entries())
     shutil.rmtree(index_dir / f"{ix.indexname}.tmp")
-    segments = [segment for segment, _, _ in written]
     generation = ix.latest_generation() + 1
     TOC(ix.schema, segments, generation).write(ix.storage, ix.indexname)
     clean_files(ix.storage, ix.indexname, generation, segments)
-    fields = [_entry_fields(row) for row in rows]
-    entries = zip(fields, (texts for _, part, _ in written for texts in part), strict=True)
-    docs = {row["key"]: [entry, *texts] for row, (entry, texts) in zip(rows, entries,
-                                                                        strict=True)}
-    write_analysed(index_dir, generation, pack_analysed(docs))
-    del docs
-    export = ExportPostings.joined([(start, payload) for start, (_, _, payload)
-                                    in zip(starts, written, strict=False)])
+    write_analysed(index_dir, generation, body)
+    del body
+    export = ExportPostings.joined(payloads)
     _BUILT.clear()  # keep only the last build's
     _BUILT[str(index_dir)] = (generation, export, fields)
     _OPEN.pop(str(index_dir), None)

@@ -15,12 +15,14 @@ import pickle
 import random
 import sys
 import traceback
+from collections.abc import Iterator
 
 from whoosh import index
 from whoosh.writing import SegmentWriter
 
 from site_src.search_analysis import TEXT_NAMES, TermPool, add_analysed, analyse_text
 from site_src.search_tokens import FieldPostings
+from site_src.stores import frozen_heap
 
 SPLIT_DOCS = 1000  # from this many documents on, the index is written in several segments
 SEGMENT_DOCS = 5000  # ... of at most this many documents (and at least two)
@@ -108,27 +110,22 @@ def segment_starts(count: int) -> list[int]:
     return [count * part // parts for part in range(parts + 1)]
 
 
-def write_forked(ix: index.Index, parts: list[tuple[list[dict], int]]) -> list[tuple]:
-    """Write each part as a segment in a forked child, WRITERS at a time; return, in order,
-    what each child's write_segment returned."""
-    written: list[tuple] = []
+def write_forked(ix: index.Index, parts: list[tuple[list[dict], int]]) -> Iterator[tuple]:
+    """Write each part as a segment in a forked child, WRITERS at a time; yield, in order,
+    what each child's write_segment returned, as each is collected."""
     children: list[tuple[int, int]] = []
     try:
         for part in parts:
             if len(children) == WRITERS:
-                written.append(_collect_segment(*children.pop(0)))
-            gc.freeze()
-            try:
+                yield _collect_segment(*children.pop(0))
+            with frozen_heap():
                 children.append(_fork_segment(ix, *part))
-            finally:
-                gc.unfreeze()
         while children:
-            written.append(_collect_segment(*children.pop(0)))
+            yield _collect_segment(*children.pop(0))
     finally:
         for pid, pipe in children:  # after a failure: end the others
             os.close(pipe)
             os.waitpid(pid, 0)
-    return written
 
 
 def analyse_row(row: dict) -> tuple[tuple[int, list[str]], tuple[int, list[str]]]:

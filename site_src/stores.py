@@ -38,6 +38,20 @@ def paused_gc() -> Iterator[None]:
             gc.enable()
 
 
+@contextlib.contextmanager
+def frozen_heap() -> Iterator[None]:
+    """Keep the cyclic garbage collector off every object that exists now (gc.freeze): it
+    then neither walks them again and again nor, in a forked child, copies their memory pages.
+    Nests: only the outermost use unfreezes."""
+    outer = gc.get_freeze_count() > 0
+    gc.freeze()
+    try:
+        yield
+    finally:
+        if not outer:
+            gc.unfreeze()
+
+
 class SqliteStore:
     """Pickled values in SQLite, by key; unreadable entries count as missing."""
 
