@@ -6,6 +6,8 @@ import contextlib
 import ctypes
 import functools
 import gc
+import os
+import tempfile
 import time
 import zlib
 from collections.abc import Callable, Iterable, Iterator, Mapping, MutableMapping, Sequence
@@ -22,6 +24,7 @@ from site_src.output import (
     staged_output,
     write_files,
 )
+from site_src.stores import frozen_heap
 from site_src.urls import Urls
 
 # The analysis, rendering and search modules are imported where they are used, so that a
@@ -175,34 +178,47 @@ def _complete_sources(articles: Sequence[Article], sources: Sequence[Source]) ->
 PACK_MIN_BYTES = 2048  # rendered files from this size on are held zlib-compressed
 
 
-class PackedFiles(MutableMapping[str, bytes]):
-    """Output path -> file bytes, held compressed until read (a rendered page packs to
-    about 40%): a large site's pages wait for the write stage in less memory."""
+class SpooledFiles(MutableMapping[str, bytes]):
+    """Output path -> file bytes, held in an unnamed temporary file (compressed from
+    PACK_MIN_BYTES on: a page packs to about 40%) until read, so that a large site's pages
+    wait for the write stage on disk rather than in this process's memory."""
 
-    def __init__(self) -> None:
-        self._data: dict[str, tuple[bool, bytes]] = {}
+    def __init__(self, folder: Path) -> None:
+        folder.mkdir(parents=True, exist_ok=True)
+        # Unnamed: gone with the process, however it ends; closed by close() after writing.
+        self._file = tempfile.TemporaryFile(dir=folder)  # noqa: SIM115
+        self._end = 0
+        self._where: dict[str, tuple[int, int, bool]] = {}  # offset, size, packed
 
     def __getitem__(self, rel: str) -> bytes:
         """Return a file's bytes."""
-        packed, data = self._data[rel]
+        offset, size, packed = self._where[rel]
+        data = os.pread(self._file.fileno(), size, offset)
         return zlib.decompress(data) if packed else data
 
     def __setitem__(self, rel: str, data: bytes) -> None:
-        """Hold a file's bytes (compressed when large enough to gain)."""
+        """Keep a file's bytes (a path set again gets its new bytes)."""
         packed = len(data) >= PACK_MIN_BYTES
-        self._data[rel] = (packed, zlib.compress(data, 1) if packed else data)
+        stored = zlib.compress(data, 1) if packed else data
+        os.pwrite(self._file.fileno(), stored, self._end)
+        self._where[rel] = (self._end, len(stored), packed)
+        self._end += len(stored)
 
     def __delitem__(self, rel: str) -> None:
         """Forget a file."""
-        del self._data[rel]
+        del self._where[rel]
 
     def __iter__(self) -> Iterator[str]:
         """Iterate over the output paths."""
-        return iter(self._data)
+        return iter(self._where)
 
     def __len__(self) -> int:
         """Return the number of files."""
-        return len(self._data)
+        return len(self._where)
+
+    def close(self) -> None:
+        """Delete the temporary file."""
+        self._file.close()
 
 
 class _Clock:
@@ -241,13 +257,14 @@ def build(config: Config, report: Callable[[str], None] = lambda _: None) -> Bui
 @contextlib.contextmanager
 def _collecting(enabled: bool) -> Iterator[None]:
     """Render with the cyclic collector as the caller had it (templates make cyclic garbage,
-    and forked render workers inherit the setting)."""
-    if enabled:
-        gc.enable()
-    try:
-        yield
-    finally:
-        gc.disable()
+    and forked render workers inherit the setting), kept off the analysed site's objects."""
+    with frozen_heap():
+        if enabled:
+            gc.enable()
+        try:
+            yield
+        finally:
+            gc.disable()
 
 
 def _build(config: Config, report: Callable[[str], None], collecting: bool) -> BuildResult:
@@ -280,7 +297,7 @@ def _build(config: Config, report: Callable[[str], None], collecting: bool) -> B
                                                    if state is not None and same_look else ()))
     partial = site_ok and same_look
     # A full render's pages are packed as they come; an incremental build renders few.
-    files: MutableMapping[str, bytes] = {} if partial else PackedFiles()
+    files: MutableMapping[str, bytes] = {} if partial else SpooledFiles(config.cache_dir)
     if partial:
         with _collecting(collecting):
             rendered, kept, listed = rebuild.render_changed(
@@ -289,6 +306,8 @@ def _build(config: Config, report: Callable[[str], None], collecting: bool) -> B
         files.update(rendered)
     else:
         features_saved()  # no thread running while a full render forks its workers
+        gc.collect()  # the analysis stages' cyclic garbage (the collector was paused) ...
+        return_free_memory()  # ... and what they freed, before the pages pile up
         with _collecting(collecting):
             files.update(render_site(site, config, urls, progress=config.progress,
                                      sink=files.__setitem__))
@@ -319,6 +338,8 @@ def _build(config: Config, report: Callable[[str], None], collecting: bool) -> B
             changed, kept, partial = write_files(stage, files, previous=out), set(), False
             kept_search = set()
         total = len(files) + len(kept) + len(kept_search)
+        if isinstance(files, SpooledFiles):
+            files.close()
         clock.lap("write")
     mode = "incremental" if partial else ("render" if state else "clean")
     features_saved()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from site_src import search_analysis
 from site_src.content import parse_article
-from site_src.pipeline import PackedFiles
+from site_src.pipeline import SpooledFiles
 from site_src.search_analysis import TEXT_NAMES, ExportPostings
 from site_src.search_segments import SPLIT_DOCS, segment_starts
 from site_src.search_tokens import FieldPostings, TokenStore, position_values
@@ -12,14 +12,18 @@ from site_src.search_tokens import FieldPostings, TokenStore, position_values
 HEAD = "---\ntitle: Ferry timetable\nsource: ap\npublished: 2021-09-01\n---\n\n"
 
 
-def test_packed_files_give_back_the_bytes() -> None:
-    files = PackedFiles()
+def test_spooled_files_give_back_the_bytes(tmp_path) -> None:
+    files = SpooledFiles(tmp_path / "cache")
     page = ("<p>" + "the ferry leaves at nine " * 400 + "</p>\n").encode()
     files.update({"a/index.html": page, "robots.txt": b"User-agent: *\n", ".nojekyll": b""})
     assert dict(files) == {"a/index.html": page, "robots.txt": b"User-agent: *\n",
                            ".nojekyll": b""}
+    files["robots.txt"] = b"User-agent: ferry\n"  # set again: the new bytes are read back
+    assert files["robots.txt"] == b"User-agent: ferry\n"
     del files["robots.txt"]
     assert sorted(files) == [".nojekyll", "a/index.html"] and len(files) == 2
+    assert list((tmp_path / "cache").iterdir()) == []  # the spool file has no name
+    files.close()
 
 
 def test_segments_cover_every_document_once() -> None:
