@@ -174,8 +174,7 @@ def _complete_sources(articles: Sequence[Article], sources: Sequence[Source]) ->
     return tuple(known.get(k, Source(key=k, name=k)) for k in keys)
 
 
-
-PACK_MIN_BYTES = 2048  # rendered files from this size on are held zlib-compressed
+PACK_MIN_BYTES = 2048  # rendered files from this size on are spooled zlib-compressed
 
 
 class SpooledFiles(MutableMapping[str, bytes]):
@@ -296,7 +295,7 @@ def _build(config: Config, report: Callable[[str], None], collecting: bool) -> B
     rows = rebuild.row_digests(site, urls, keys, *((state.pages, state.rows)
                                                    if state is not None and same_look else ()))
     partial = site_ok and same_look
-    # A full render's pages are packed as they come; an incremental build renders few.
+    # A full render's pages are spooled to disk as they come; an incremental build renders few.
     files: MutableMapping[str, bytes] = {} if partial else SpooledFiles(config.cache_dir)
     if partial:
         with _collecting(collecting):
