@@ -3,13 +3,9 @@
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import functools
 import gc
-import os
-import tempfile
 import time
-import zlib
 from collections.abc import Callable, Iterable, Iterator, Mapping, MutableMapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -24,7 +20,8 @@ from site_src.output import (
     staged_output,
     write_files,
 )
-from site_src.stores import frozen_heap
+from site_src.spool import SpooledFiles
+from site_src.stores import frozen_heap, return_free_memory
 from site_src.urls import Urls
 
 # The analysis, rendering and search modules are imported where they are used, so that a
@@ -154,13 +151,6 @@ def analyse_with(
     return site, keys, made
 
 
-def return_free_memory() -> None:
-    """Give the memory a large stage freed back to the system (glibc's malloc otherwise keeps
-    it for this process, hundreds of MB after clustering a large corpus)."""
-    with contextlib.suppress(OSError, AttributeError):  # not glibc: nothing to do
-        ctypes.CDLL(None).malloc_trim(0)
-
-
 def _map(function: Callable, items: list, jobs: int) -> list:
     """Map on the build's executor (else `jobs` local processes) when it pays; order is kept."""
     with executor.ensure_session(jobs):
@@ -172,52 +162,6 @@ def _complete_sources(articles: Sequence[Article], sources: Sequence[Source]) ->
     known = {s.key: s for s in sources}
     keys = sorted({a.source for a in articles})
     return tuple(known.get(k, Source(key=k, name=k)) for k in keys)
-
-
-PACK_MIN_BYTES = 2048  # rendered files from this size on are spooled zlib-compressed
-
-
-class SpooledFiles(MutableMapping[str, bytes]):
-    """Output path -> file bytes, held in an unnamed temporary file (compressed from
-    PACK_MIN_BYTES on: a page packs to about 40%) until read, so that a large site's pages
-    wait for the write stage on disk rather than in this process's memory."""
-
-    def __init__(self, folder: Path) -> None:
-        folder.mkdir(parents=True, exist_ok=True)
-        # Unnamed: gone with the process, however it ends; closed by close() after writing.
-        self._file = tempfile.TemporaryFile(dir=folder)  # noqa: SIM115
-        self._end = 0
-        self._where: dict[str, tuple[int, int, bool]] = {}  # offset, size, packed
-
-    def __getitem__(self, rel: str) -> bytes:
-        """Return a file's bytes."""
-        offset, size, packed = self._where[rel]
-        data = os.pread(self._file.fileno(), size, offset)
-        return zlib.decompress(data) if packed else data
-
-    def __setitem__(self, rel: str, data: bytes) -> None:
-        """Keep a file's bytes (a path set again gets its new bytes)."""
-        packed = len(data) >= PACK_MIN_BYTES
-        stored = zlib.compress(data, 1) if packed else data
-        os.pwrite(self._file.fileno(), stored, self._end)
-        self._where[rel] = (self._end, len(stored), packed)
-        self._end += len(stored)
-
-    def __delitem__(self, rel: str) -> None:
-        """Forget a file."""
-        del self._where[rel]
-
-    def __iter__(self) -> Iterator[str]:
-        """Iterate over the output paths."""
-        return iter(self._where)
-
-    def __len__(self) -> int:
-        """Return the number of files."""
-        return len(self._where)
-
-    def close(self) -> None:
-        """Delete the temporary file."""
-        self._file.close()
 
 
 class _Clock:

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from site_src import search_analysis
 from site_src.content import parse_article
-from site_src.pipeline import SpooledFiles
 from site_src.search_analysis import TEXT_NAMES, ExportPostings
 from site_src.search_segments import SPLIT_DOCS, segment_starts
 from site_src.search_tokens import FieldPostings, TokenStore, position_values
+from site_src.spool import SpooledFiles
 
 HEAD = "---\ntitle: Ferry timetable\nsource: ap\npublished: 2021-09-01\n---\n\n"
 
