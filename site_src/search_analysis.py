@@ -245,7 +245,7 @@ EXPORT_RANGE_TOKENS = 2_000_000  # tokens whose postings the export encodes at a
 
 class ExportPostings:
     """Postings in the static export's encoding, per field, as documents arrive in export
-    order (kept as token arrays; `terms` encodes them all at once)."""
+    order (kept as token arrays; `terms` encodes them a range of terms at a time)."""
 
     def __init__(self) -> None:
         self.store = TokenStore(TEXT_NAMES)

@@ -102,28 +102,28 @@ class TokenStore:
         ids = np.frombuffer(self.ids[name], dtype=np.int32)
         docs = np.frombuffer(self.docs[name], dtype=np.int32).reshape(-1, 3)
         counts = docs[:, 1].astype(np.int64)
+        ends = np.cumsum(counts)  # each document's tokens end here
         if terms is None:
             tokens = np.arange(len(ids), dtype=np.int64)
             row = np.repeat(np.arange(len(docs), dtype=np.int32), counts)  # token's document
         else:
             tokens = np.flatnonzero((ids >= terms[0]) & (ids < terms[1]))
-            row = np.searchsorted(np.cumsum(counts), tokens, side="right").astype(np.int32)
+            row = np.searchsorted(ends, tokens, side="right").astype(np.int32)
         if not len(tokens):
             return None
         sub = ids[tokens] - (terms[0] if terms else 0)
         order = np.argsort(sub, kind="stable")  # by term, then document and position
         term_of = sub[order]
         del sub
-        within = (tokens - (np.cumsum(counts) - counts)[row]).astype(np.int32)
+        within = (tokens - (ends - counts)[row]).astype(np.int32)
         del tokens
         offset = docs[row, 2]
         given = offset < 0  # positions given with `where`, in the order of their tokens
         spots = within + offset
         if given.any():
-            first_given = np.cumsum(np.where(docs[:, 2] < 0, counts, 0))
-            first_given -= np.where(docs[:, 2] < 0, counts, 0)
+            listed = np.where(docs[:, 2] < 0, counts, 0)  # tokens whose positions are listed
             spots[given] = np.frombuffer(self.spots[name], dtype=np.int32)[
-                first_given[row[given]] + within[given]]
+                (np.cumsum(listed) - listed)[row[given]] + within[given]]
         del within, offset, given
         doc = docs[row, 0][order]
         del row
