@@ -27,6 +27,7 @@ from site_src.search_export import (
     BLOCK_DOCS,
     DOC_CHUNK,
     _doc_record,
+    _export_blocks,
     _name,
     choose_buckets,
     term_bucket,
@@ -65,6 +66,11 @@ def decode_array(code: str) -> tuple[np.ndarray, np.ndarray]:
 
 def encode_array(numbers: np.ndarray) -> str:
     """Return encode_numbers(numbers), vectorised."""
+    return _encode_widths(numbers)[0]
+
+
+def _encode_widths(numbers: np.ndarray) -> tuple[str, np.ndarray]:
+    """Return encode_array(numbers) and how many characters each number takes."""
     numbers = numbers.astype(np.int64)
     width = np.ones(len(numbers), np.int64)
     rest = numbers >> 5
@@ -75,12 +81,22 @@ def encode_array(numbers: np.ndarray) -> str:
     place = np.arange(int(width.sum())) - np.repeat(np.cumsum(width) - width, width)
     digit = (numbers[owner] >> (5 * place)) & 31
     digit += 32 * (place < width[owner] - 1)
-    return _CHARS[digit].tobytes().decode("ascii")
+    return _CHARS[digit].tobytes().decode("ascii"), width
 
 
 def _spot_code(spots: list[int]) -> str:
     """Return the positions code of one document's occurrences of a term."""
     return encode_array(np.diff(np.array([0, *spots], dtype=np.int64)))
+
+
+def _find_heads(numbers: np.ndarray, fresh: np.ndarray) -> np.ndarray:
+    """Return where the entry heads of postings numbers are (see parse_pairs); `fresh` marks
+    numbers known to start an entry."""
+    index = np.arange(len(numbers))
+    odd = (numbers & 1).astype(bool)
+    fresh = fresh | np.concatenate([[True], ~odd[:-1]])
+    start = np.maximum.accumulate(np.where(fresh, index, 0))
+    return index[(index - start) % 2 == 0]
 
 
 def parse_pairs(pairs: str) -> tuple[np.ndarray, np.ndarray]:
@@ -90,45 +106,58 @@ def parse_pairs(pairs: str) -> tuple[np.ndarray, np.ndarray]:
     before it is an odd head; so along a run of odd numbers heads and frequencies alternate.
     """
     numbers = decode_array(pairs)[0]
-    index = np.arange(len(numbers))
-    odd = (numbers & 1).astype(bool)
-    fresh = np.concatenate([[True], ~odd[:-1]])
-    start = np.maximum.accumulate(np.where(fresh, index, 0))
-    heads = index[(index - start) % 2 == 0]
+    heads = _find_heads(numbers, np.zeros(len(numbers), bool))
     tfs = np.ones(len(heads), np.int64)
-    many = odd[heads]
+    many = (numbers[heads] & 1).astype(bool)
     tfs[many] = numbers[heads[many] + 1]
     return np.cumsum(numbers[heads] >> 1) - 1, tfs
 
 
-def splice(pairs: str, places: str, edits: Mapping[int, list[int]]) -> tuple[int, str, str]:
-    """Return a term's document frequency, postings and positions codes with the documents
-    in edits replaced (document position -> its positions now; [] when the term left it)."""
+def remap_codes(codes: list[str], moved: np.ndarray) -> list[str]:
+    """Return postings codes with every document d renumbered moved[d] (order kept), all
+    codes at once."""
+    if not codes:
+        return []
+    lengths = np.fromiter(map(len, codes), np.int64, len(codes))
+    numbers, starts = decode_array("".join(codes))
+    owner = np.searchsorted(np.cumsum(lengths) - lengths, starts, side="right") - 1
+    first = np.concatenate([[True], owner[1:] != owner[:-1]])
+    heads = _find_heads(numbers, first)
+    gaps = numbers[heads] >> 1
+    leading = np.flatnonzero(first[heads])  # each code's first head
+    within = np.repeat(np.cumsum(gaps)[leading] - gaps[leading],
+                       np.diff(np.append(leading, len(heads))))
+    docs = moved[np.cumsum(gaps) - within - 1]
+    before = np.concatenate([[-1], docs[:-1]])
+    before[leading] = -1
+    numbers = numbers.copy()
+    numbers[heads] = (docs - before) * 2 + (numbers[heads] & 1)
+    text, width = _encode_widths(numbers)
+    ends = np.cumsum(np.add.reduceat(width, np.flatnonzero(first))).tolist()
+    return [text[a:b] for a, b in zip([0, *ends[:-1]], ends, strict=True)]
+
+
+def splice(pairs: str, places: str, moved: np.ndarray, added: Mapping[int, list[int]]
+           ) -> tuple[int, str, str]:
+    """Return a term's document frequency, postings and positions codes after renumbering
+    each document d to moved[d] (-1: it leaves) and adding documents (new number -> the
+    term's positions there)."""
     docs, tfs = parse_pairs(pairs)
-    starts = decode_array(places)[1]
-    firsts = np.concatenate([[0], np.cumsum(tfs)])
-
-    def offset(entry: int) -> int:
-        """Return where an entry's positions start in the positions code."""
-        number = int(firsts[entry])
-        return int(starts[number]) if number < len(starts) else len(places)
-
-    pieces, doc_parts, tf_parts, cursor = [], [], [], 0
-    for doc in sorted(edits):
-        entry = int(np.searchsorted(docs, doc))
-        pieces.append(places[offset(cursor):offset(entry)])
-        doc_parts.append(docs[cursor:entry])
-        tf_parts.append(tfs[cursor:entry])
-        if entry < len(docs) and docs[entry] == doc:
-            entry += 1
-        if edits[doc]:
-            pieces.append(_spot_code(edits[doc]))
-            doc_parts.append(np.array([doc], np.int64))
-            tf_parts.append(np.array([len(edits[doc])], np.int64))
-        cursor = entry
-    pieces.append(places[offset(cursor):])
-    doc_array = np.concatenate([*doc_parts, docs[cursor:]])
-    tf_array = np.concatenate([*tf_parts, tfs[cursor:]])
+    starts = np.append(decode_array(places)[1], len(places))
+    at = starts[np.concatenate([[0], np.cumsum(tfs)])]  # where each entry's positions start
+    mapped = moved[docs]
+    kept = np.flatnonzero(mapped >= 0)
+    new_docs = np.array(sorted(added), np.int64)
+    slots = np.searchsorted(mapped[kept], new_docs)
+    pieces: list[str] = []
+    cursor = 0
+    for slot, doc in zip(slots.tolist(), new_docs.tolist(), strict=True):
+        pieces.extend(_slices(places, at, kept[cursor:slot]))
+        pieces.append(_spot_code(added[doc]))
+        cursor = slot
+    pieces.extend(_slices(places, at, kept[cursor:]))
+    doc_array = np.insert(mapped[kept], slots, new_docs)
+    tf_array = np.insert(tfs[kept], slots, [len(added[d]) for d in new_docs.tolist()])
     if not len(doc_array):
         return 0, "", ""
     many = tf_array > 1
@@ -139,6 +168,16 @@ def splice(pairs: str, places: str, edits: Mapping[int, list[int]]) -> tuple[int
     out[at] = heads
     out[at[many] + 1] = tf_array[many]
     return len(doc_array), encode_array(out), "".join(pieces)
+
+
+def _slices(text: str, at: np.ndarray, entries: np.ndarray) -> list[str]:
+    """Return the positions of entries (ascending), consecutive entries in one slice."""
+    if not len(entries):
+        return []
+    breaks = np.flatnonzero(np.diff(entries) != 1) + 1
+    firsts = entries[np.concatenate([[0], breaks])].tolist()
+    lasts = entries[np.concatenate([breaks - 1, [len(entries) - 1]])].tolist()
+    return [text[at[a]:at[b + 1]] for a, b in zip(firsts, lasts, strict=True)]
 
 
 class _Files:
@@ -165,51 +204,59 @@ class _Files:
         return name
 
 
-def update_export(folder: Path, meta: dict, terms_total: int,
-                  changes: Mapping[int, tuple[Entry, Entry]]
+def update_export(folder: Path, meta: dict, terms_total: int, moved: np.ndarray,
+                  removed: Mapping[int, Entry], added: Mapping[int, Entry]
                   ) -> tuple[dict[str, bytes], set[str], int] | None:
-    """Update the export in folder (its parsed meta.json and term count given) for documents
-    whose entries changed in place (position -> (old entry, new entry)).
+    """Update the export in folder (its parsed meta.json and term count given): document d
+    becomes document moved[d] (order kept; -1 for the removed ones, whose entries are given
+    by old number), and the added documents' entries (by new number) come in.
 
-    Returns (new or replaced files, previous files no longer used, term count), or None when
-    only a clean export can follow the change.
+    Returns (new files, previous files no longer used, term count), or None when only a clean
+    export can follow the change (the number of term shards changes).
     """
-    edits: dict[str, dict[str, dict[int, list[int]]]] = {f: {} for f in TEXT_FIELDS}
+    count = int((moved >= 0).sum()) + len(added)
+    kept = np.flatnonzero(moved >= 0)
+    shifted = count != len(moved) or not np.array_equal(moved[kept], kept)
     totals = dict(meta["field_length"])
-    for position, (old, new) in changes.items():
-        if old[0]["order"] != new[0]["order"]:
-            return None
-        for slot, field in enumerate(TEXT_FIELDS, start=1):
-            before, after = old[slot][1].split(), new[slot][1].split()
-            totals[field] += len(after) - len(before)
-            now = group_positions(new[slot][0], after)
-            for term in set(group_positions(old[slot][0], before)) | set(now):
-                edits[field].setdefault(term, {})[position] = now.get(term, [])
+    adds: dict[str, dict[str, dict[int, list[int]]]] = {f: {} for f in TEXT_FIELDS}
+    touched: set[str] = set()
+    for entries, sign in ((removed, -1), (added, 1)):
+        for number, entry in entries.items():
+            for slot, field in enumerate(TEXT_FIELDS, start=1):
+                words = entry[slot][1].split()
+                totals[field] += sign * len(words)
+                spots = group_positions(entry[slot][0], words)
+                touched.update(spots)
+                for term, where in spots.items() if sign > 0 else ():
+                    adds[field].setdefault(term, {})[number] = where
     files = _Files(folder)
-    touched = sorted(set().union(*edits.values()))
-    buckets: dict[int, list[str]] = {}
-    for term in touched:
-        buckets.setdefault(term_bucket(term, meta["buckets"]), []).append(term)
-    counts: dict[str, int] = {}  # term -> new frequency over fields
-    was: dict[str, bool] = {}
     names = list(meta["terms"])
+    buckets: dict[int, list[str]] = {b: [] for b, name in enumerate(names) if name and shifted}
+    for term in sorted(touched):
+        buckets.setdefault(term_bucket(term, meta["buckets"]), []).append(term)
+    counts: dict[str, int] = {}  # touched term -> new frequency over fields
+    was: dict[str, bool] = {}
     for bucket, texts in sorted(buckets.items()):
         shard = files.read(names[bucket]) if names[bucket] else {"pos": "", "terms": {}}
+        if shifted:
+            _remap_shard(shard["terms"], set(texts), moved)
+        if not texts:
+            names[bucket] = files.replace(names[bucket], "t", f"{bucket:x}", shard)
+            continue
         positions = files.read(shard["pos"]) if shard["pos"] else {}
         for term in texts:
             fields = shard["terms"].get(term, {})
             was[term] = bool(fields)
             for field in TEXT_FIELDS:
-                if term in edits[field]:
-                    df, pairs, places = splice(fields.get(field, [0, ""])[1],
-                                               positions.get(term, {}).get(field, ""),
-                                               edits[field][term])
-                    if df:
-                        fields[field] = [df, pairs]
-                        positions.setdefault(term, {})[field] = places
-                    else:
-                        fields.pop(field, None)
-                        positions.get(term, {}).pop(field, None)
+                df, pairs, places = splice(fields.get(field, [0, ""])[1],
+                                           positions.get(term, {}).get(field, ""), moved,
+                                           adds[field].get(term, {}))
+                if df:
+                    fields[field] = [df, pairs]
+                    positions.setdefault(term, {})[field] = places
+                else:
+                    fields.pop(field, None)
+                    positions.get(term, {}).pop(field, None)
             counts[term] = sum(v[0] for v in fields.values())
             if fields:
                 shard["terms"][term] = fields
@@ -229,10 +276,24 @@ def update_export(folder: Path, meta: dict, terms_total: int,
     if choose_buckets(terms_total) != meta["buckets"]:
         return None
     vocab = _update_vocabulary(files, list(meta["vocab"]), counts)
-    blocks = _update_blocks(files, list(meta["blocks"]), changes)
-    meta = {**meta, "field_length": totals, "terms": names, "vocab": vocab, "blocks": blocks}
+    blocks = (_rewrite_blocks(files, list(meta["blocks"]), moved, added) if shifted
+              else _update_blocks(files, list(meta["blocks"]), added))
+    meta = {**meta, "doc_count": count, "docs": count, "field_length": totals, "terms": names,
+            "vocab": vocab, "blocks": blocks}
     files.made["meta.json"] = to_json(meta)
-    return files.made, files.dropped - files.made.keys(), terms_total
+    dropped = files.dropped - files.made.keys()
+    made = {name: data for name, data in files.made.items()  # shard names hash their bytes
+            if name == "meta.json" or not (folder / name).exists()}
+    return made, dropped, terms_total
+
+
+def _remap_shard(terms: dict[str, dict[str, list]], skip: set[str], moved: np.ndarray) -> None:
+    """Renumber the documents of a term shard's postings (terms in skip left alone)."""
+    spots = [(term, field) for term, fields in terms.items() if term not in skip
+             for field in fields]
+    codes = remap_codes([terms[term][field][1] for term, field in spots], moved)
+    for (term, field), code in zip(spots, codes, strict=True):
+        terms[term][field][1] = code
 
 
 def _update_vocabulary(files: _Files, names: list[str], counts: Mapping[str, int]) -> list[str]:
@@ -254,9 +315,9 @@ def _update_vocabulary(files: _Files, names: list[str], counts: Mapping[str, int
     return names
 
 
-def _update_blocks(files: _Files, names: list[str],
-                   changes: Mapping[int, tuple[Entry, Entry]]) -> list[str]:
-    """Rewrite the length, attribute and document shards of the changed documents' blocks."""
+def _update_blocks(files: _Files, names: list[str], changes: Mapping[int, Entry]) -> list[str]:
+    """Rewrite the length, attribute and document shards of the blocks of documents whose
+    entries changed in place (number -> new entry)."""
     by_block: dict[int, list[int]] = {}
     for position in changes:
         by_block.setdefault(position // BLOCK_DOCS, []).append(position)
@@ -267,7 +328,7 @@ def _update_blocks(files: _Files, names: list[str],
         chunks: dict[int, list] = {}
         for position in sorted(positions):
             at = position % BLOCK_DOCS
-            fields, *texts = changes[position][1]
+            fields, *texts = changes[position]
             for field, (_, text) in zip(TEXT_FIELDS, texts, strict=True):
                 lengths[field][at] = length_to_byte(len(text.split()))
             attrs["source"][at] = fields.get("source", "")
@@ -285,3 +346,40 @@ def _update_blocks(files: _Files, names: list[str],
         shard["lengths"] = {f: base64.b64encode(bytes(v)).decode() for f, v in lengths.items()}
         names[block] = files.replace(names[block], "l", f"{block:x}", shard)
     return names
+
+
+def _rewrite_blocks(files: _Files, names: list[str], moved: np.ndarray,
+                    added: Mapping[int, Entry]) -> list[str]:
+    """Export afresh the blocks from the first one whose documents moved, came or went,
+    reading the documents that stayed from the previous shards."""
+    first = min([*added, *np.flatnonzero(moved != np.arange(len(moved))).tolist()])
+    block = first // BLOCK_DOCS
+    records: list[dict] = []
+    lengths: dict[str, bytearray] = {f: bytearray() for f in TEXT_FIELDS}
+    for name in names[block:]:
+        shard = files.read(name)
+        files.dropped.update([name, shard["attrs"], *shard["docs"]])
+        for field, code in shard["lengths"].items():
+            lengths[field] += base64.b64decode(code)
+        for chunk in shard["docs"]:
+            records.extend(files.read(chunk))
+    base = block * BLOCK_DOCS
+    count = int((moved >= 0).sum()) + len(added)
+    source = np.full(count - base, -1, np.int64)
+    stayed = np.flatnonzero(moved >= base)
+    source[moved[stayed] - base] = stayed - base
+    new_records, new_lengths = [], {f: bytearray() for f in TEXT_FIELDS}
+    for number, old in enumerate(source.tolist(), start=base):
+        if old >= 0:
+            new_records.append(records[old])
+            for field in TEXT_FIELDS:
+                new_lengths[field].append(lengths[field][old])
+            continue
+        fields, *texts = added[number]
+        new_records.append(_doc_record(fields))
+        for field, (_, text) in zip(TEXT_FIELDS, texts, strict=True):
+            new_lengths[field].append(length_to_byte(len(text.split())))
+    made, tail = _export_blocks(new_records, {f: bytes(v) for f, v in new_lengths.items()},
+                                block)
+    files.made.update(made)
+    return names[:block] + tail

@@ -18,6 +18,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 
 import jinja2
+import numpy as np
 from jinja2 import meta
 
 from site_src import cache, listings, passages, search, storyview, tallies
@@ -228,33 +229,40 @@ def export_search(index_dir: Path, previous: Path | None, cache_dir: Path, site:
 def _update_export(folder: Path, store: cache.ExportStore, site: Site, urls: Urls,
                    old_rows: Mapping[str, str], rows: Mapping[str, str]
                    ) -> tuple[dict[str, bytes], set[str]] | None:
-    """Update the previous export in folder for documents that changed in place, or None."""
+    """Update the previous export in folder for the documents that changed, came or went
+    (their entries from the store and the site), or return None."""
     from site_src import export_update
 
     meta = (folder / "meta.json").read_bytes()
     tag = store.get_many([""]).get("")
-    if tag is None or tag[0] != digest(meta) or old_rows.keys() != rows.keys():
+    if tag is None or tag[0] != digest(meta) or {k for _, k in tag[2]} != old_rows.keys():
         return None
-    changed = {key for key, row in rows.items() if old_rows[key] != row}
-    if len(changed) > UPDATE_LIMIT:
+    listed: list[tuple[str, str]] = tag[2]  # (order, key) of each document, in export order
+    changed = {key for key, row in rows.items() if old_rows.get(key) != row}
+    gone = old_rows.keys() - rows.keys()
+    if len(changed) + len(gone) > UPDATE_LIMIT:
         return None
-    before = store.get_many(changed)
-    if before.keys() != changed:
+    before = store.get_many((changed & old_rows.keys()) | gone)
+    after = {row["key"]: export_update.document_entry(row)
+             for row in search.document_rows(_part_of(site, changed), urls)
+             if row["key"] in changed}
+    if before.keys() != (changed & old_rows.keys()) | gone or after.keys() != changed:
         return None
-    changes = {before[row["key"]][0]: (before[row["key"]][1], export_update.document_entry(row))
-               for row in search.document_rows(_part_of(site, changed), urls)
-               if row["key"] in changed}
-    if len(changes) != len(changed):
-        return None
-    made, dropped, count = ({}, set(), tag[1]) if not changes else (
-        export_update.update_export(folder, json.loads(meta), tag[1], changes) or (None,) * 3)
+    order = sorted([item for item in listed if item[1] not in before]
+                   + [(entry[0]["order"], key) for key, entry in after.items()])
+    number = {key: at for at, (_, key) in enumerate(order)}
+    moved = np.array([-1 if key in before else number[key] for _, key in listed], np.int64)
+    made, dropped, count = ({}, set(), tag[1]) if not before and not after else (
+        export_update.update_export(
+            folder, json.loads(meta), tag[1], moved,
+            {at: before[key] for at, (_, key) in enumerate(listed) if key in before},
+            {number[key]: entry for key, entry in after.items()}) or (None,) * 3)
     if made is None:
         return None
     kept = _list_files(folder) - dropped - made.keys()
     if made:
-        store.put_many({"": (digest(made["meta.json"]), count),
-                        **{key: (position, changes[position][1]) for position, key in
-                           ((before[k][0], k) for k in changed)}})
+        store.put_many({"": (digest(made["meta.json"]), count, order), **after},
+                       keep=["", *rows] if gone else None)
     return ({SEARCH_STATIC + rel: data for rel, data in made.items()},
             {SEARCH_STATIC + rel for rel in kept})
 
@@ -278,9 +286,8 @@ def _remember_export(store: cache.ExportStore, index_dir: Path, meta: bytes, cou
     if entries is None:
         store.put_many({}, keep=())
         return
-    ordered = sorted(entries, key=lambda key: entries[key][0]["order"])
-    items = {key: (position, entries[key]) for position, key in enumerate(ordered)}
-    store.put_many({"": (digest(meta), count), **items}, keep=["", *items])
+    order = sorted((entry[0]["order"], key) for key, entry in entries.items())
+    store.put_many({"": (digest(meta), count, order), **entries}, keep=["", *entries])
 
 
 def search_changes(old: Mapping[str, str], new: Mapping[str, str]) -> tuple[set[str], set[str]]:

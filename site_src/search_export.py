@@ -199,11 +199,13 @@ def _doc_record(fields: dict) -> dict:
     }
 
 
-def _export_blocks(stored: list[dict], lengths: dict[str, bytes]) -> tuple[dict, list[str]]:
-    """Return the length, attribute and document shards, block by block."""
+def _export_blocks(stored: list[dict], lengths: dict[str, bytes], first: int = 0
+                   ) -> tuple[dict, list[str]]:
+    """Return the length, attribute and document shards, block by block (the documents
+    given start block `first`)."""
     files: dict[str, bytes] = {}
     names: list[str] = []
-    for block, start in enumerate(range(0, len(stored), BLOCK_DOCS)):
+    for block, start in enumerate(range(0, len(stored), BLOCK_DOCS), start=first):
         docs = stored[start : start + BLOCK_DOCS]
         attrs = {
             "source": [d.get("source", "") for d in docs],

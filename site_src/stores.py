@@ -204,8 +204,9 @@ class LazyAnalysis(StoryAnalysis):
 
 
 class ExportStore(SqliteStore):
-    """What the static search export needs to update itself: each document's (position,
-    entry) by key, and under "" the digest of the meta.json it describes and its term count."""
+    """What the static search export needs to update itself: each document's entry by key,
+    and under "" the digest of the meta.json it describes, its term count and the (order,
+    key) of every document in export order."""
 
     TABLE = "docs"
 

@@ -85,6 +85,80 @@ def test_an_edit_updates_the_search_export_in_place(tmp_path: Path, monkeypatch)
     assert dict(iter_tree(out / "search/static")) == dict(iter_tree(clean / "search/static"))
 
 
+def encode_postings(postings: dict[int, list[int]]) -> tuple[str, str]:
+    """Return the postings and positions codes a clean export writes for doc -> positions."""
+    pairs: list[int] = []
+    places: list[int] = []
+    previous = -1
+    for doc in sorted(postings):
+        spots = postings[doc]
+        pairs.extend([(doc - previous) * 2] if len(spots) == 1
+                     else [(doc - previous) * 2 + 1, len(spots)])
+        places.extend(b - a for a, b in zip([0, *spots], spots, strict=False))
+        previous = doc
+    return encode_numbers(pairs), encode_numbers(places)
+
+
+SPOTS = st.lists(st.integers(0, 40), min_size=1, max_size=4, unique=True).map(sorted)
+
+
+@settings(max_examples=80, deadline=None, derandomize=True)
+@given(terms=st.lists(st.dictionaries(st.integers(0, 30), SPOTS, min_size=1, max_size=8),
+                      min_size=1, max_size=4),
+       leaving=st.sets(st.integers(0, 30)), coming=st.lists(SPOTS, max_size=4),
+       data=st.data())
+def test_postings_renumbered_in_place_equal_fresh_ones(terms, leaving, coming, data) -> None:  # noqa: ANN001
+    """Documents leave, others come in between, the rest are renumbered: the codes updated
+    in place are the codes a clean export writes for the new numbering."""
+    count = 31 - len(leaving) + len(coming)
+    slots = sorted(data.draw(st.sets(st.integers(0, count - 1), min_size=len(coming),
+                                     max_size=len(coming))))
+    moved = np.full(31, -1, np.int64)
+    moved[[d for d in range(31) if d not in leaving]] = [n for n in range(count)
+                                                        if n not in slots]
+    added = dict(zip(slots, coming, strict=True))
+    for postings in terms:
+        pairs, places = encode_postings(postings)
+        expected = {int(moved[d]): s for d, s in postings.items() if moved[d] >= 0} | added
+        df, new_pairs, new_places = export_update.splice(pairs, places, moved, added)
+        assert df == len(expected)
+        assert (new_pairs, new_places) == (encode_postings(expected) if expected else ("", ""))
+    staying = [p for p in terms if not leaving.intersection(p)]  # untouched terms
+    assert export_update.remap_codes([encode_postings(p)[0] for p in staying], moved) == [
+        encode_postings({int(moved[d]): s for d, s in p.items()})[0] for p in staying]
+
+
+def test_added_deleted_and_renamed_articles_update_the_export_in_place(
+        tmp_path: Path, monkeypatch) -> None:  # noqa: ANN001
+    """Documents that come or go (new stories among them) move the others along; the export
+    is updated, not made afresh, and equals a clean build's after every step."""
+    corpus = tmp_path / "content"
+    shutil.copytree(FIXTURE_CORPUS, corpus)
+    out = tmp_path / "build" / "site"
+    build(make_config(corpus, out))
+    updates = []
+    real = export_update.update_export
+    monkeypatch.setattr(export_update, "update_export",
+                        lambda *args: updates.append(real(*args)) or updates[-1])
+    first = sorted(corpus.glob("*.md"))[0]
+    copy = corpus / "a-copy-of-the-first.md"
+    steps = [
+        lambda: copy.write_text(first.read_text("utf-8").replace("title: ", "title: Copy of ", 1)
+                                .replace("url: https://", "url: https://copy.", 1),
+                                encoding="utf-8"),  # makes a story: documents move
+        lambda: sorted(corpus.glob("*.md"))[-1].unlink(),
+        lambda: first.rename(corpus / "zz-renamed.md"),
+    ]
+    for number, step in enumerate(steps):
+        step()
+        result = build(make_config(corpus, out))
+        assert result.mode == "incremental" and not result.problems
+        assert len(updates) == number + 1 and updates[-1] is not None
+        clean = tmp_path / f"clean{number}" / "site"
+        build(make_config(corpus, clean))
+        assert dict(iter_tree(out / "search/static")) == dict(iter_tree(clean / "search/static"))
+
+
 def test_cached_analyses_read_compare_and_pickle_as_the_stored_ones(tmp_path: Path) -> None:
     import pickle
 
