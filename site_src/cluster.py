@@ -242,26 +242,62 @@ def link_average(
     heap = list(zip((-averages[strong]).tolist(), low[strong].tolist(), high[strong].tolist(),
                     strict=True))
     heapq.heapify(heap)
+    return _merge_all(n, groups, heap)
+
+
+def _merge_all(n: int, groups: dict[int, Group], heap: list[tuple[float, int, int]]
+               ) -> np.ndarray:
+    """Merge the most similar pair of groups first while the heap holds one that may merge
+    (story keys agree, dated members within `WINDOW_DAYS`); return per article its group's
+    label (groups numbered by their first member).
+
+    Group state lives in flat lists indexed by group id (a merge makes id n, n + 1, ...)."""
+    room = 2 * n
+    members: list = [None] * room
+    first, last = [math.inf] * room, [-math.inf] * room
+    key: list[str | None] = [None] * room
+    links: list = [None] * room
+    count = [0] * room
+    for index, group in groups.items():
+        members[index], first[index], last[index] = group.members, group.first, group.last
+        key[index], links[index], count[index] = group.key, group.links, len(group.members)
+    pop, push, isinf = heapq.heappop, heapq.heappush, math.isinf
     next_id = n
     while heap:
-        _, a, b = heapq.heappop(heap)
-        if a not in groups or b not in groups or not may_merge(groups[a], groups[b]):
+        _, a, b = pop(heap)
+        mine, theirs = links[a], links[b]
+        if mine is None or theirs is None:
             continue
-        merged = merge_groups(groups.pop(a), groups.pop(b), a, b)
-        size = len(merged.members)
-        for other, total in merged.links.items():
-            links = groups[other].links
-            links.pop(a, None)
-            links.pop(b, None)
-            links[next_id] = total
-            average = total / (size * len(groups[other].members))
+        if key[a] is not None and key[b] is not None and key[a] != key[b]:
+            continue
+        low, high = min(first[a], first[b]), max(last[a], last[b])
+        if not (high - low <= WINDOW_DAYS or isinf(low) or isinf(high)):
+            continue
+        if len(theirs) > len(mine):  # the larger links table is reused
+            mine, theirs = theirs, mine
+        for other, total in theirs.items():
+            mine[other] = mine.get(other, 0.0) + total
+        mine.pop(a, None)
+        mine.pop(b, None)
+        size = count[a] + count[b]
+        for other, total in mine.items():
+            table = links[other]
+            table.pop(a, None)
+            table.pop(b, None)
+            table[next_id] = total
+            average = total / (size * count[other])
             if average >= THRESHOLD:
-                heapq.heappush(heap, (-average, other, next_id))
-        groups[next_id] = merged
+                push(heap, (-average, other, next_id))
+        members[next_id] = members[a] + members[b]
+        first[next_id], last[next_id] = low, high
+        key[next_id] = key[a] if key[a] is not None else key[b]
+        links[next_id], count[next_id] = mine, size
+        links[a] = links[b] = members[a] = members[b] = None
         next_id += 1
     labels = np.empty(n, dtype=np.int64)
-    for label, group in enumerate(sorted(groups.values(), key=lambda g: min(g.members))):
-        labels[group.members] = label
+    alive = [group for group in members if group is not None]
+    for label, group in enumerate(sorted(alive, key=min)):
+        labels[group] = label
     return labels
 
 
@@ -286,33 +322,6 @@ def make_group(members: list[int], days: np.ndarray, key: str | None) -> Group:
     dated = [float(days[i]) for i in members if not math.isnan(days[i])]
     first, last = (min(dated), max(dated)) if dated else (math.inf, -math.inf)
     return Group(members=members, first=first, last=last, key=key)
-
-
-def may_merge(left: Group, right: Group) -> bool:
-    """Tell whether two groups may become one story (date span and story keys)."""
-    if left.key is not None and right.key is not None and left.key != right.key:
-        return False
-    first, last = min(left.first, right.first), max(left.last, right.last)
-    return last - first <= WINDOW_DAYS or math.isinf(first) or math.isinf(last)
-
-
-def merge_groups(left: Group, right: Group, left_id: int, right_id: int) -> Group:
-    """Return the union of two groups, their links to every other group summed (the larger
-    links table is reused: the groups are not used again)."""
-    links, extra = left.links, right.links
-    if len(extra) > len(links):
-        links, extra = extra, links
-    for other, total in extra.items():
-        links[other] = links.get(other, 0.0) + total
-    links.pop(left_id, None)
-    links.pop(right_id, None)
-    return Group(
-        members=left.members + right.members,
-        first=min(left.first, right.first),
-        last=max(left.last, right.last),
-        key=left.key if left.key is not None else right.key,
-        links=links,
-    )
 
 
 def make_story(ordered: Sequence[Article]) -> Story:

@@ -255,12 +255,17 @@ def weigh_columns(counts: csr_matrix, old: np.ndarray,
     before, df_before, weight_before = previous
     gone = np.ones(before.shape[0], dtype=bool)
     gone[old[old >= 0]] = False
-    df = (df_before + np.bincount(counts[old < 0].indices, minlength=counts.shape[1])
-          - np.bincount(before[gone].indices, minlength=counts.shape[1])).astype(np.int32)
+    # Only the columns of the rows that came and went change count (no corpus-wide pass).
+    came, went = counts[np.flatnonzero(old < 0)].indices, before[np.flatnonzero(gone)].indices
+    touched, at = np.unique(np.concatenate([came, went]), return_inverse=True)
+    delta = np.bincount(at, weights=np.repeat([1.0, -1.0], [len(came), len(went)]),
+                        minlength=len(touched)).astype(np.int32)
+    df = np.array(df_before, dtype=np.int32)
+    df[touched] += delta
     if count_levels(np.array([n]))[0] != count_levels(np.array([before.shape[0]]))[0]:
         weight = weigh_idf(df, n)
         return df, weight, weight != weight_before
-    columns = np.flatnonzero(df != df_before)
+    columns = touched[delta != 0]
     weight = weight_before.copy()
     weight[columns] = weigh_idf(df[columns], n)
     changed = np.zeros(len(df), dtype=bool)
@@ -299,7 +304,9 @@ def find_candidates(features: Features, memo: FeatureMemo | None) -> np.ndarray:
                             np.where(features.redone, np.cumsum(features.redone) - 1,
                                      features.old))
         again = features.redone.copy()
-        again |= touch_columns(index, crossed_postings(index, previous.top))
+        kept_rows = np.zeros(len(previous.keys), dtype=bool)
+        kept_rows[features.old[~features.redone]] = True
+        again |= touch_columns(index, crossed_postings(fresh, previous.top, ~kept_rows))
         gone = np.ones(len(previous.keys), dtype=bool)
         gone[features.old[features.old >= 0]] = False
         moved = np.concatenate([features.bands[features.old < 0].ravel(),
@@ -312,7 +319,7 @@ def find_candidates(features: Features, memo: FeatureMemo | None) -> np.ndarray:
         kept = new_of[kept]
         kept = kept[(kept >= 0).all(axis=1)]
         kept = kept[~(again[kept[:, 0]] | again[kept[:, 1]])]  # still in order: i < j, sorted
-        pairs = np.vstack([find_term_pairs(features.vectors, index, rows),
+        pairs = np.vstack([find_term_pairs(None, index, rows),
                            find_reuse_pairs(features.bands, rows)])
         codes = merge_codes(kept[:, 0] * n + kept[:, 1], pairs[:, 0] * n + pairs[:, 1])
     if previous is None:
@@ -322,10 +329,19 @@ def find_candidates(features: Features, memo: FeatureMemo | None) -> np.ndarray:
     return decode(codes, n)
 
 
-def crossed_postings(index: csr_matrix, before: csr_matrix) -> np.ndarray:
-    """Tell per feature whether its index posting count crossed `MAX_POSTING` (either way)."""
-    now = np.bincount(index.indices, minlength=index.shape[1]) > MAX_POSTING
-    return now != (np.bincount(before.indices, minlength=before.shape[1]) > MAX_POSTING)
+def crossed_postings(added: csr_matrix, before: csr_matrix, removed: np.ndarray) -> np.ndarray:
+    """Tell per feature whether its index posting count crossed `MAX_POSTING` (either way)
+    when the index `before` loses its `removed` rows (a mask) and gains the `added` rows."""
+    came, went = added.indices, before[np.flatnonzero(removed)].indices
+    columns, at = np.unique(np.concatenate([came, went]), return_inverse=True)
+    delta = np.bincount(at, weights=np.repeat([1.0, -1.0], [len(came), len(went)]),
+                        minlength=len(columns)).astype(np.int64)
+    columns, delta = columns[delta != 0], delta[delta != 0]
+    hits = before.indices[np.isin(before.indices, columns)]
+    was = np.bincount(np.searchsorted(columns, hits), minlength=len(columns))
+    crossed = np.zeros(before.shape[1], dtype=bool)
+    crossed[columns[(was > MAX_POSTING) != (was + delta > MAX_POSTING)]] = True
+    return crossed
 
 
 def merge_codes(known: np.ndarray, more: np.ndarray) -> np.ndarray:

@@ -41,14 +41,16 @@ def listing_keys(site: Site, config: Config, urls: Urls, fingerprints: Mapping[s
     """
     plan = plan or pages.make_plan(site)
     outlets = repr(site.sources)
+    # What a story list shows of each story, written out once (a story is in several lists).
+    shown = {s.id: repr((s.id, s.title, summary)) for s, summary in plan.story_items}
 
-    def teasers(articles: Iterable[Article]) -> list[str]:
-        """Return what an article list shows of each article."""
-        return [headlines[a.id] for a in articles]
+    def teasers(articles: Iterable[Article]) -> str:
+        """Return what an article list shows of each article (headline prints are hex)."""
+        return " ".join([headlines[a.id] for a in articles])
 
-    def stories(items: Iterable[tuple[Story, dict]]) -> list[tuple]:
-        """Return what a story list shows of each story."""
-        return [(s.id, s.title, summary) for s, summary in items]
+    def stories(items: Iterable[tuple[Story, dict]]) -> str:
+        """Return what a story list shows of each story (reprs, one per line)."""
+        return "\n".join([shown[s.id] for s, _summary in items])
 
     def feed(title: str, self_path: str, alternate: str, articles: list[Article]) -> str:
         """Return a feed's key: its entries' fingerprints cover all they show."""
@@ -73,9 +75,10 @@ def listing_keys(site: Site, config: Config, urls: Urls, fingerprints: Mapping[s
             f"{source.name} · {config.title}", source_feed_path(source), path_for(source), own)
     story_of = site.story_of  # the articles are in id order, as data/index.json lists them
     keys[pages.INDEX_JSON] = digest(
-        "index", outlets, [(headlines[a.id], story_of.get(a.id)) for a in site.articles],
-        [(s.id, s.title, s.member_ids) for s in sorted(site.stories, key=lambda s: s.id)])
-    keys[pages.SITEMAP] = digest("sitemap", sorted({*page_paths, *keys}))
+        "index", outlets, teasers(site.articles),
+        "\n".join([repr(story_of.get(a.id)) for a in site.articles]),
+        repr(sorted([(s.id, s.title, s.member_ids) for s in site.stories])))
+    keys[pages.SITEMAP] = digest("sitemap", "\n".join(sorted({*page_paths, *keys})))
     return keys
 
 

@@ -281,12 +281,16 @@ def make_term_index(vectors: csr_matrix) -> csr_matrix:
     return index
 
 
-def find_term_pairs(vectors: csr_matrix, index: csr_matrix | None = None,
+def find_term_pairs(vectors: csr_matrix | None, index: csr_matrix | None = None,
                     rows: np.ndarray | None = None) -> np.ndarray:
     """Return pairs (i < j) sharing `MIN_SHARED` features of the index (made from the vectors
     when not given), via a chunked index product; with `rows`, only the pairs holding one of
     those rows. Features in more than `MAX_POSTING` articles' indexes are not evidence."""
-    index = make_term_index(vectors) if index is None else index.copy()
+    index = make_term_index(vectors) if index is None else index
+    if rows is not None:  # only the rows' own features can be shared with them
+        index = keep_columns(index, np.unique(index[rows].indices))
+    else:
+        index = index.copy()
     postings = np.bincount(index.indices, minlength=index.shape[1])
     index.data[postings[index.indices] > MAX_POSTING] = 0.0
     index.eliminate_zeros()
@@ -300,6 +304,14 @@ def find_term_pairs(vectors: csr_matrix, index: csr_matrix | None = None,
         strong = (block.data >= MIN_SHARED) & (left < right if rows is None else left != right)
         found.append(np.stack([np.minimum(left, right), np.maximum(left, right)], axis=1)[strong])
     return np.vstack(found)
+
+
+def keep_columns(matrix: csr_matrix, columns: np.ndarray) -> csr_matrix:
+    """Return the matrix cut to the given columns (sorted, distinct), numbered 0, 1, ..."""
+    hit = np.isin(matrix.indices, columns)
+    indptr = np.concatenate([[0], np.cumsum(hit)])[matrix.indptr]
+    return csr_matrix((matrix.data[hit], np.searchsorted(columns, matrix.indices[hit]), indptr),
+                      shape=(matrix.shape[0], len(columns)))
 
 
 def hash_shingles(codes: np.ndarray) -> np.ndarray:
