@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import hashlib
+import operator
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime
 
 # Segment classes, in the order the site presents them.
@@ -29,6 +30,20 @@ QUOTE_ALTERED = "altered"
 QUOTE_SHORTENED = "shortened"
 QUOTE_MISSING = "missing"
 QUOTE_ONLY_HERE = "only_here"
+
+
+def _pickled_by_fields(cls: type) -> type:
+    """Pickle a frozen slotted dataclass as a call with its field values: a C attribute
+    getter and the class's own __init__, instead of dataclasses' per-field state loop
+    (millions of analysis objects cross between processes and the cache)."""
+    read = operator.attrgetter(*(f.name for f in fields(cls)))
+
+    def reduce(self: object) -> tuple:
+        """Return how pickle rebuilds this object."""
+        return cls, read(self)
+
+    cls.__reduce__ = reduce  # type: ignore[method-assign]
+    return cls
 
 
 @dataclass(frozen=True)
@@ -59,7 +74,8 @@ class Article:
     boilerplate: str = ""
 
 
-@dataclass(frozen=True)
+@_pickled_by_fields
+@dataclass(frozen=True, slots=True)
 class DiffOp:
     """One step of a word-level diff: `a` is the counterpart's text, `b` this article's."""
 
@@ -68,7 +84,8 @@ class DiffOp:
     b: str
 
 
-@dataclass(frozen=True)
+@_pickled_by_fields
+@dataclass(frozen=True, slots=True)
 class Counterpart:
     """Where a segment's best match lies: an article and character offsets in its text."""
 
@@ -78,7 +95,8 @@ class Counterpart:
     score: float
 
 
-@dataclass(frozen=True)
+@_pickled_by_fields
+@dataclass(frozen=True, slots=True)
 class Segment:
     """A span of an article's plain text (usually a sentence) with its alignment class."""
 
@@ -89,7 +107,8 @@ class Segment:
     diff: tuple[DiffOp, ...] = ()
 
 
-@dataclass(frozen=True)
+@_pickled_by_fields
+@dataclass(frozen=True, slots=True)
 class ArticleAnalysis:
     """How one member of a story relates to the others."""
 
@@ -101,7 +120,8 @@ class ArticleAnalysis:
     source_share: float = 0.0  # share of words taken (verbatim/edited/paraphrased) from it
 
 
-@dataclass(frozen=True)
+@_pickled_by_fields
+@dataclass(frozen=True, slots=True)
 class QuoteRendering:
     """How one member renders a quotation."""
 
@@ -113,7 +133,8 @@ class QuoteRendering:
     diff: tuple[DiffOp, ...] = ()
 
 
-@dataclass(frozen=True)
+@_pickled_by_fields
+@dataclass(frozen=True, slots=True)
 class Quotation:
     """A quoted span as first said in the story, its speaker and every member's rendering."""
 
@@ -125,7 +146,8 @@ class Quotation:
     renderings: tuple[QuoteRendering, ...] = ()
 
 
-@dataclass(frozen=True)
+@_pickled_by_fields
+@dataclass(frozen=True, slots=True)
 class FigureMention:
     """A number or quantity phrase in one article."""
 
@@ -136,7 +158,8 @@ class FigureMention:
     end: int
 
 
-@dataclass(frozen=True)
+@_pickled_by_fields
+@dataclass(frozen=True, slots=True)
 class FigureGroup:
     """Mentions across members that count the same thing, and whether they disagree."""
 
