@@ -5,7 +5,8 @@ the stages call `map_ordered(function, items)`, or `stream_ordered` to read the 
 they arrive (the workers start at once, so the caller can work meanwhile). Without a
 session, with one job, or with few items, the items are mapped in this process. Otherwise
 they go out in batches (one task per batch, a few batches per worker, of near-equal `weight`
-when the items' costs differ) to a process pool forked for that call, or to a Dask
+when the items' costs differ) to a process pool forked for that call (this process taking
+every jobs-th batch itself, so that N jobs fork N - 1 workers), or to a Dask
 distributed cluster: a running one (`dask="tcp://host:8786"`) or a LocalCluster started on
 127.0.0.1 for the session (`dask_local=N`). Nothing is started before a stage needs it, so
 small builds pay nothing. `shared`, an object every call needs (e.g. the whole Site), reaches
@@ -67,21 +68,28 @@ class _PoolRunner(_Runner):
     def start(self, function: Callable, items: list, shared: Any,
               on_done: Callable[[int], None] | None,
               weight: Callable[[Any], float] | None) -> Iterator:
-        """Start a fresh pool whose workers hold `shared` from their start, submit every
-        batch, and return the results in order as they arrive."""
+        """Start a fresh pool whose workers hold `shared` from their start, submit their
+        batches, and return the results in order as they arrive.
+
+        This process is one of the jobs: it runs every `workers`-th batch itself when the
+        reader reaches it (the others run meanwhile), so one worker fewer is forked and the
+        memory pages a worker would copy from this process are not copied."""
         methods = multiprocessing.get_all_start_methods()
         context = multiprocessing.get_context("fork" if "fork" in methods else None)
-        pool = ProcessPoolExecutor(max_workers=self.workers, mp_context=context,
+        pool = ProcessPoolExecutor(max_workers=self.workers - 1, mp_context=context,
                                    initializer=_set_shared, initargs=(shared,))
         try:
             with frozen_heap():  # forked workers then leave the parent's objects' pages shared
                 pool.submit(int).result()  # starts every worker now
             batches = split_batches(items, self.workers * BATCHES_PER_WORKER, weight)
-            futures = [pool.submit(_run_pool_batch, function, batch) for batch in batches]
+            results = [functools.partial(run_batch, function, shared, batch)
+                       if number % self.workers == 0
+                       else pool.submit(_run_pool_batch, function, batch).result
+                       for number, batch in enumerate(batches)]
         except BaseException:
             pool.shutdown(wait=True, cancel_futures=True)
             raise
-        return _primed(_drain([f.result for f in futures], on_done,
+        return _primed(_drain(results, on_done,
                               lambda: pool.shutdown(wait=True, cancel_futures=True)))
 
 

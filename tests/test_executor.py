@@ -61,7 +61,9 @@ def test_local_processes_keep_the_order_of_items() -> None:
     with executor.session(jobs=2):
         results = executor.map_ordered(square_with_pid, range(103))
     assert [value for value, _pid in results] == [i * i for i in range(103)]
-    assert {pid for _value, pid in results} - {os.getpid()}  # workers did the work
+    pids = {pid for _value, pid in results}
+    # This process is one of the two jobs: it runs a share of the batches beside one worker.
+    assert os.getpid() in pids and len(pids) == 2
 
 
 def test_shared_object_reaches_every_call() -> None:
