@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import os
-import pickle
 import shutil
 import zlib
 from collections.abc import Iterable, Iterator
@@ -31,7 +30,7 @@ from site_src.search_segments import (  # noqa: F401 - analyse_row and SPLIT_DOC
     joined_terms,
     segment_starts,
     write_forked,
-    write_segment,
+    write_here,
 )
 from site_src.urls import Urls
 
@@ -278,8 +277,8 @@ def build_index(site: Site, index_dir: Path, urls: Urls, *, parallel: bool = Tru
     """Build a fresh Whoosh index of the site's articles and stories in index_dir.
 
     Large sites get several segments (same scores: Whoosh ranks with whole-index
-    statistics) of at most SEGMENT_DOCS documents, each analysed and written by a forked
-    process (WRITERS at a time), which sends back its documents' analysed text; this one
+    statistics) of at most SEGMENT_DOCS documents, each analysed and written, two at a
+    time (one by a forked process, which sends back its documents' analysed text); this one
     joins them into the static export's postings and the side file. The files are the same
     bytes either way.
     """
@@ -295,8 +294,8 @@ def build_index(site: Site, index_dir: Path, urls: Urls, *, parallel: bool = Tru
              for seed, (a, b) in enumerate(zip(starts, starts[1:], strict=False), 1)]
     if parallel and hasattr(os, "fork") and len(parts) > 1:
         results = write_forked(ix, parts)
-    else:  # a pickle round trip, as from a child: the TOC pickles alike
-        results = (pickle.loads(pickle.dumps(write_segment(ix, *part))) for part in parts)
+    else:
+        results = (write_here(ix, *part) for part in parts)
     fields = [_entry_fields(row) for row in rows]
     segments: list = []
     payloads: list[tuple[int, tuple]] = []

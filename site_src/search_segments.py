@@ -2,7 +2,8 @@
 written as one Whoosh segment, large indexes in forked processes, a few at a time.
 
 A segment writer's memory grows with its documents, so a large index is cut into segments
-of at most SEGMENT_DOCS documents, and at most WRITERS children run at once. A child is
+of at most SEGMENT_DOCS documents, written two at a time: one in a forked child, one in
+this process. A child is
 forked with the collector frozen (gc.freeze) and runs with it off, so that it does not copy
 the parent's memory pages by touching their objects; postings stay in arrays until written.
 """
@@ -26,7 +27,6 @@ from site_src.stores import frozen_heap
 
 SPLIT_DOCS = 1000  # from this many documents on, the index is written in several segments
 SEGMENT_DOCS = 5000  # ... of at most this many documents (and at least two)
-WRITERS = 2  # forked segment writers at a time
 
 
 class _ArrayTermPool(TermPool):
@@ -111,21 +111,28 @@ def segment_starts(count: int) -> list[int]:
 
 
 def write_forked(ix: index.Index, parts: list[tuple[list[dict], int]]) -> Iterator[tuple]:
-    """Write each part as a segment in a forked child, WRITERS at a time; yield, in order,
-    what each child's write_segment returned, as each is collected."""
+    """Write each part as a segment, yielding in order what write_segment returned, as
+    each is collected: every other part in a forked child, the rest in this process
+    meanwhile (one child at a time: a second would copy more of this process's pages)."""
     children: list[tuple[int, int]] = []
     try:
-        for part in parts:
-            if len(children) == WRITERS:
+        for number in range(0, len(parts), 2):
+            if number + 1 < len(parts):
+                with frozen_heap():
+                    children.append(_fork_segment(ix, *parts[number + 1]))
+            yield write_here(ix, *parts[number])
+            if children:
                 yield _collect_segment(*children.pop(0))
-            with frozen_heap():
-                children.append(_fork_segment(ix, *part))
-        while children:
-            yield _collect_segment(*children.pop(0))
     finally:
         for pid, pipe in children:  # after a failure: end the others
             os.close(pipe)
             os.waitpid(pid, 0)
+
+
+def write_here(ix: index.Index, rows: list[dict], seed: int) -> tuple:
+    """Write a segment in this process, returned as a child returns it (a pickle round
+    trip: the segment's table of contents then pickles alike)."""
+    return pickle.loads(pickle.dumps(write_segment(ix, rows, seed), protocol=5))
 
 
 def analyse_row(row: dict) -> tuple[tuple[int, list[str]], tuple[int, list[str]]]:
