@@ -1,14 +1,17 @@
-"""Update the static search export in place when documents changed but none came or went.
+"""Update the static search export in place when documents changed, came or went.
 
 A clean export (search_export.export_static) encodes every posting of every document. When a
 rebuild only changes the text of some documents (an edited article), every other document
-keeps its position in export order, so only a few shards change: the term and positions
+keeps its number in export order, so only a few shards change: the term and positions
 shards of the terms those documents held or now hold, the vocabulary shards of those terms,
-the length, attribute and document shards of their blocks, and meta.json. This module
-rewrites just those, from the previous export's files and the previous entries of the
-changed documents (kept in the cache), and gives the same bytes a clean export gives.
-Anything else (documents added or removed, an order change, a new shard count) is left to
-the clean export: `update_export` then returns None.
+the length, attribute and document shards of their blocks, and meta.json. When documents
+come or go (or an edit moves one in export order), the documents after the first change are
+renumbered: every term shard's postings are renumbered in one vectorised pass (positions
+are per document and stay as they are), and the blocks from the first change on are
+exported again from the previous shards' records. Either way this module rewrites only
+those files, from the previous export's files and the cached entries of the documents that
+changed or left, and gives the same bytes a clean export gives. A new number of term shards
+is left to the clean export: `update_export` then returns None.
 """
 
 from __future__ import annotations
